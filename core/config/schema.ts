@@ -1,0 +1,112 @@
+/**
+ * The one description of every setting: environment variable name, type, default, and what it
+ * means. The README's configuration table is generated from `settings` (see `telehealth config docs`).
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'expected a whole number' })
+    .int({ message: 'expected a whole number' })
+    .min(min, { message: `expected at least ${min}` })
+    .max(max, { message: `expected at most ${max}` });
+
+const url = (protocols: readonly string[]) =>
+  z
+    .string()
+    .url({ message: `expected a URL (${protocols.join(' or ')})` })
+    .refine((u) => protocols.some((p) => u.startsWith(`${p}://`)), {
+      message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+/** A setting: its env var, schema, default (as the env string would be), secrecy and doc line. */
+interface Setting<S extends z.ZodType> {
+  readonly env: string;
+  readonly schema: S;
+  readonly default?: string;
+  readonly secret?: boolean;
+  readonly doc: string;
+}
+const setting = <S extends z.ZodType>(s: Setting<S>): Setting<S> => s;
+
+export const settings = {
+  env: setting({
+    env: 'APP_ENV',
+    schema: z.enum(['development', 'production', 'test'], { message: 'expected development, production or test' }),
+    default: 'development',
+    doc: 'development binds to loopback and allows plain HTTP; production requires TLS or TRUST_PROXY.',
+  }),
+  host: setting({
+    env: 'HOST',
+    schema: z.string().min(1).max(255).optional(),
+    doc: 'Listen address. Default 127.0.0.1 in development, 0.0.0.0 in production.',
+  }),
+  port: setting({ env: 'PORT', schema: int(0, 65535), default: '8080', doc: 'HTTP(S) listen port (0 picks a free one).' }),
+  dataDir: setting({
+    env: 'DATA_DIR',
+    schema: z.string().min(1),
+    default: './data',
+    doc: 'Embedded state: PGlite database, private Redis (AOF), generated keys.',
+  }),
+  databaseUrl: setting({
+    env: 'DATABASE_URL',
+    schema: url(['postgres', 'postgresql']).optional(),
+    secret: true,
+    doc: 'PostgreSQL connection string. Unset: embedded PGlite under DATA_DIR/pglite.',
+  }),
+  databasePoolMax: setting({ env: 'DATABASE_POOL_MAX', schema: int(1, 200), default: '10', doc: 'PostgreSQL pool size per process.' }),
+  redisUrl: setting({
+    env: 'REDIS_URL',
+    schema: url(['redis', 'rediss']).optional(),
+    secret: true,
+    doc: 'Redis connection string. Unset: a private redis-server (AOF on) under DATA_DIR/redis.',
+  }),
+  redisServerBin: setting({
+    env: 'REDIS_SERVER_BIN',
+    schema: z.string().min(1),
+    default: 'redis-server',
+    doc: 'redis-server executable used for the private Redis when REDIS_URL is unset.',
+  }),
+  tlsCertFile: setting({ env: 'TLS_CERT_FILE', schema: z.string().min(1).optional(), doc: 'PEM certificate chain; with TLS_KEY_FILE serves HTTPS/WSS (TLS >= 1.2).' }),
+  tlsKeyFile: setting({ env: 'TLS_KEY_FILE', schema: z.string().min(1).optional(), doc: 'PEM private key for TLS_CERT_FILE.' }),
+  trustProxy: setting({
+    env: 'TRUST_PROXY',
+    schema: bool,
+    default: 'false',
+    doc: 'Behind a TLS-terminating proxy: trust X-Forwarded-For/-Proto; plain-HTTP requests (X-Forwarded-Proto http) are refused.',
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }),
+    default: 'info',
+    doc: 'pino log level. Logs are JSON on stdout, with PHI and secret fields redacted.',
+  }),
+  bodyLimitBytes: setting({ env: 'BODY_LIMIT_BYTES', schema: int(1024, 64 * 1024 * 1024), default: '1048576', doc: 'Largest accepted request body.' }),
+  shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', schema: int(0, 120_000), default: '10000', doc: 'How long SIGTERM waits for in-flight requests before closing.' }),
+  auditSigningKeyFile: setting({
+    env: 'AUDIT_SIGNING_KEY_FILE',
+    schema: z.string().min(1).optional(),
+    doc: 'Ed25519 private key (PEM) that signs audit checkpoints. Default DATA_DIR/keys/audit-ed25519.pem, created 0600 on first start.',
+  }),
+  auditCheckpointIntervalSec: setting({
+    env: 'AUDIT_CHECKPOINT_INTERVAL_SEC',
+    schema: int(0, 86_400),
+    default: '300',
+    doc: 'Seconds between signed checkpoints of the audit head (0 disables the timer).',
+  }),
+} as const;
+
+export type Settings = typeof settings;
+type Out<K extends keyof Settings> = z.output<Settings[K]['schema']>;
+
+/** The validated, frozen configuration every process receives from its composition root. */
+export type Config = { readonly [K in keyof Settings]: Out<K> } & {
+  /** Resolved listen host (defaulted by environment). */
+  readonly listenHost: string;
+  /** Resolved path of the audit signing key. */
+  readonly auditKeyPath: string;
+};

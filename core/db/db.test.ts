@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { loadMigrations, migrate } from './migrate.ts';
+import { openPglite } from './pglite.ts';
+
+describe.each(ENGINES)('storage on %s', (kind) => {
+  let t: TestDb | undefined;
+  afterEach(async () => {
+    await t?.dispose();
+    t = undefined;
+  });
+
+  it('normalizes types the same way on both engines', async () => {
+    t = await openTestDb(kind);
+    const [row] = await t.db.query<{ n: number; at: Date; j: { a: number[] }; b: Buffer; t: string }>(
+      `SELECT 9007199254740991::int8 AS n, '2026-01-02T03:04:05.678Z'::timestamptz AS at, '{"a":[1]}'::jsonb AS j, '\\x0102ff'::bytea AS b, 'x' AS t`,
+    );
+    expect(row?.n).toBe(9007199254740991);
+    expect(row?.at).toBeInstanceOf(Date);
+    expect(row?.at.toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    expect(row?.j).toEqual({ a: [1] });
+    expect(Buffer.isBuffer(row?.b)).toBe(true);
+    expect([...(row?.b ?? [])]).toEqual([1, 2, 255]);
+  });
+
+  it('rolls back a failed transaction entirely', async () => {
+    t = await openTestDb(kind);
+    await t.db.exec('CREATE TABLE t_tx (id int PRIMARY KEY)');
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query('INSERT INTO t_tx VALUES (1)');
+        await tx.query('INSERT INTO t_tx VALUES (1)'); // duplicate key
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await t.db.query('SELECT * FROM t_tx')).toEqual([]);
+    // and the engine still works after the rollback
+    await t.db.transaction((tx) => tx.query('INSERT INTO t_tx VALUES (2)'));
+    expect(await t.db.query('SELECT id FROM t_tx')).toEqual([{ id: 2 }]);
+  });
+
+  it('applies migrations once, in order, and is idempotent', async () => {
+    t = await openTestDb(kind, { migrated: false });
+    const all = loadMigrations();
+    const first = await migrate(t.db);
+    expect(first.applied).toEqual(all.map((m) => m.version));
+    const again = await migrate(t.db);
+    expect(again.applied).toEqual([]);
+    const rows = await t.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(all.map((m) => m.version));
+  });
+
+  it('refuses to start when an applied migration was edited', async () => {
+    t = await openTestDb(kind, { migrated: false });
+    const dir = mkdtempSync(path.join(tmpdir(), 'mig-'));
+    try {
+      writeFileSync(path.join(dir, '0001_one.sql'), 'CREATE TABLE m_one (id int);');
+      await migrate(t.db, loadMigrations(dir));
+      writeFileSync(path.join(dir, '0001_one.sql'), 'CREATE TABLE m_one (id bigint);');
+      await expect(migrate(t.db, loadMigrations(dir))).rejects.toThrow(/changed after it was applied/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no half-applied schema when a migration fails', async () => {
+    t = await openTestDb(kind, { migrated: false });
+    const dir = mkdtempSync(path.join(tmpdir(), 'mig-'));
+    try {
+      writeFileSync(path.join(dir, '0001_ok.sql'), 'CREATE TABLE m_ok (id int);');
+      writeFileSync(path.join(dir, '0002_bad.sql'), 'CREATE TABLE m_bad (id int); SELECT no_such_function();');
+      await expect(migrate(t.db, loadMigrations(dir))).rejects.toThrow(/no_such_function/);
+      const tables = await t.db.query(`SELECT to_regclass('m_ok') AS ok, to_regclass('m_bad') AS bad, to_regclass('schema_migrations') AS sm`);
+      expect(tables).toEqual([{ ok: null, bad: null, sm: null }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('PGlite data dir', () => {
+  it('persists across restarts and refuses a second opener while locked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pglite-'));
+    try {
+      const a = await openPglite({ dataDir: dir });
+      await a.exec('CREATE TABLE keep (v text); INSERT INTO keep VALUES ($$kept$$)');
+      await expect(openPglite({ dataDir: dir })).rejects.toThrow(/in use by another telehealth process|in use/);
+      await a.close();
+      await a.close(); // idempotent
+      const b = await openPglite({ dataDir: dir });
+      expect(await b.query('SELECT v FROM keep')).toEqual([{ v: 'kept' }]);
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes over a lock left by a dead process', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pglite-'));
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, '.telehealth.lock'), '999999999');
+      const a = await openPglite({ dataDir: dir });
+      await a.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

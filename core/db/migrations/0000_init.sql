@@ -1,0 +1,2 @@
+-- Base schema marker: the audit chain and everything later build on this database.
+SELECT 1;

@@ -1,0 +1,76 @@
+/** PostgreSQL engine over `pg`'s pool. Type parsing is set per pool, never globally. */
+import pg from 'pg';
+import type { Db, Sql } from './types.ts';
+
+const INT8 = 20;
+const NUMERIC_SAFE_INT8 = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError('int8 value exceeds Number.MAX_SAFE_INTEGER');
+  return n;
+};
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? NUMERIC_SAFE_INT8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresOptions {
+  readonly url: string;
+  readonly poolMax?: number;
+  readonly applicationName?: string;
+}
+
+export async function openPostgres(opts: PostgresOptions): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolMax ?? 10,
+    application_name: opts.applicationName ?? 'telehealth',
+    types,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  // Fail fast with a clear error when the server is unreachable.
+  const probe = await pool.connect();
+  probe.release();
+
+  const wrap = (client: pg.PoolClient | pg.Pool): Sql => ({
+    async query<R extends object>(text: string, params?: readonly unknown[]) {
+      const res = await client.query<R>(text, params as unknown[] | undefined);
+      return res.rows;
+    },
+    async exec(text: string) {
+      await client.query(text);
+    },
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(wrap(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // The connection is unusable: release(err) destroys it instead of pooling it.
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed');
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    close() {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}

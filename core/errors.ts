@@ -1,0 +1,57 @@
+/**
+ * Typed errors. Anything thrown toward a client is an AppError; the gateway's one onError maps
+ * it to `{error:{code,message,fields?}}`. Messages must never contain PHI or secrets.
+ */
+
+export const ErrorCode = {
+  badRequest: 'bad_request',
+  validation: 'validation_failed',
+  malformedJson: 'malformed_json',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  notFound: 'not_found',
+  methodNotAllowed: 'method_not_allowed',
+  conflict: 'conflict',
+  rateLimited: 'rate_limited',
+  unavailable: 'service_unavailable',
+  internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One entry per offending input location, e.g. `{ path: 'body.email', message: 'Required' }`. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: readonly FieldError[] | undefined;
+
+  constructor(status: number, code: string, message: string, options?: { fields?: readonly FieldError[]; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.fields = options?.fields;
+  }
+}
+
+/** A start-up problem the operator must fix (bad config, missing dependency). Printed without a stack. */
+export class StartupError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StartupError';
+    this.hint = hint;
+  }
+}
+
+/** Narrow an unknown catch value to a message safe for operator logs (never for clients). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,70 @@
+/**
+ * Per-test databases on both engines. `engines()` feeds `describe.each` so a storage suite runs
+ * unchanged against PGlite (in memory) and PostgreSQL (a fresh database per call, dropped after).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { migrate } from '../../core/db/migrate.ts';
+import { openPglite } from '../../core/db/pglite.ts';
+import { openPostgres } from '../../core/db/postgres.ts';
+import type { Db, DbKind } from '../../core/db/types.ts';
+
+export interface TestDb {
+  readonly db: Db;
+  /** Connection URL for other processes (PostgreSQL only). */
+  readonly url: string | undefined;
+  /** Close and drop. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** Create an empty PostgreSQL database on the test cluster and return its URL and a dropper. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = inject('postgresUrl');
+  const name = `test_${randomUUID().replaceAll('-', '')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  let dropped: Promise<void> | undefined;
+  return {
+    url: u.toString(),
+    drop() {
+      dropped ??= (async () => {
+        const d = new pg.Client({ connectionString: admin });
+        await d.connect();
+        await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await d.end();
+      })();
+      return dropped;
+    },
+  };
+}
+
+export async function openTestDb(kind: DbKind, opts: { migrated?: boolean } = {}): Promise<TestDb> {
+  let db: Db;
+  let url: string | undefined;
+  let drop: () => Promise<void> = () => Promise.resolve();
+  if (kind === 'pglite') {
+    db = await openPglite();
+  } else {
+    const created = await createPostgresDatabase();
+    url = created.url;
+    drop = created.drop;
+    db = await openPostgres({ url, poolMax: 8 });
+  }
+  if (opts.migrated ?? true) await migrate(db);
+  let disposed: Promise<void> | undefined;
+  return {
+    db,
+    url,
+    dispose() {
+      disposed ??= db.close().then(drop);
+      return disposed;
+    },
+  };
+}
+
+export const ENGINES: readonly DbKind[] = ['pglite', 'postgres'];
