@@ -7,6 +7,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    // .ci/run asks for a JSON report too, to print the pass/fail counts as its closing line.
+    reporters: process.env['VITEST_JSON_OUT'] ? ['default', 'json'] : ['default'],
+    ...(process.env['VITEST_JSON_OUT'] ? { outputFile: { json: process.env['VITEST_JSON_OUT'] } } : {}),
   },
 });

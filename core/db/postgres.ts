@@ -11,7 +11,7 @@ const NUMERIC_SAFE_INT8 = (v: string): number => {
 
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? NUMERIC_SAFE_INT8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8 ? NUMERIC_SAFE_INT8 : (pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 export interface PostgresOptions {

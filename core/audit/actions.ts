@@ -1,0 +1,117 @@
+/**
+ * The closed vocabularies of the audit chain: every action the product can record, who can act,
+ * and how it ended. Features import these instead of writing strings, so an auditor can read the
+ * complete list here and the append-time validation rejects anything else. Values are stored and
+ * hashed, so an existing value must never change meaning or spelling; add new ones instead.
+ */
+
+export const AuditAction = {
+  // process lifecycle and operations
+  systemStart: 'system.start',
+  systemStop: 'system.stop',
+  systemDbMigrate: 'system.db.migrate',
+  systemConfig: 'system.config',
+  backupCreate: 'backup.create',
+  backupRestore: 'backup.restore',
+  // the audit chain itself
+  auditCheckpoint: 'audit.checkpoint',
+  auditVerify: 'audit.verify',
+  auditExport: 'audit.export',
+  // authentication
+  authLoginSuccess: 'auth.login.success',
+  authLoginFailure: 'auth.login.failure',
+  authLockout: 'auth.lockout',
+  authLogout: 'auth.logout',
+  authMfaEnroll: 'auth.mfa.enroll',
+  authMfaVerify: 'auth.mfa.verify',
+  authPasswordChange: 'auth.password.change',
+  sessionExpireIdle: 'session.expire.idle',
+  sessionExpireAbsolute: 'session.expire.absolute',
+  sessionRevoke: 'session.revoke',
+  // authorization and emergency access
+  accessDenied: 'access.denied',
+  breakGlassRequest: 'break_glass.request',
+  breakGlassUse: 'break_glass.use',
+  breakGlassReview: 'break_glass.review',
+  // administration
+  userCreate: 'user.create',
+  userUpdate: 'user.update',
+  userDisable: 'user.disable',
+  userEnable: 'user.enable',
+  userUnlock: 'user.unlock',
+  userMfaReset: 'user.mfa.reset',
+  roleGrant: 'role.grant',
+  roleRevoke: 'role.revoke',
+  careTeamCreate: 'care_team.create',
+  careTeamUpdate: 'care_team.update',
+  careTeamDelete: 'care_team.delete',
+  careTeamMemberAdd: 'care_team.member.add',
+  careTeamMemberRemove: 'care_team.member.remove',
+  // patients (PHI access is itself an auditable event under HIPAA 164.312(b))
+  patientCreate: 'patient.create',
+  patientUpdate: 'patient.update',
+  patientView: 'patient.view',
+  patientCryptoShred: 'patient.crypto_shred',
+  // devices and end-to-end encryption keys
+  deviceAdd: 'device.add',
+  deviceRemove: 'device.remove',
+  keysUpload: 'keys.upload',
+  // messaging (metadata only; the server never sees plaintext)
+  messageSend: 'message.send',
+  messageDeliver: 'message.deliver',
+  messageAck: 'message.ack',
+  messagePurge: 'message.purge',
+  // appointments and video visits
+  appointmentCreate: 'appointment.create',
+  appointmentUpdate: 'appointment.update',
+  appointmentCancel: 'appointment.cancel',
+  visitLinkCreate: 'visit.link.create',
+  visitLinkRedeem: 'visit.link.redeem',
+  visitJoin: 'visit.join',
+  visitLeave: 'visit.leave',
+  visitAdmit: 'visit.admit',
+  visitDeny: 'visit.deny',
+  visitRemove: 'visit.remove',
+  visitRoomOpen: 'visit.room.open',
+  visitRoomClose: 'visit.room.close',
+  // consent and reminders
+  consentRecord: 'consent.record',
+  consentRevoke: 'consent.revoke',
+  templateSave: 'template.save',
+  campaignCreate: 'campaign.create',
+  campaignPause: 'campaign.pause',
+  campaignResume: 'campaign.resume',
+  campaignCancel: 'campaign.cancel',
+  reminderSent: 'reminder.sent',
+  reminderSkipped: 'reminder.skipped',
+  reminderFailed: 'reminder.failed',
+  reminderDelivered: 'reminder.delivered',
+  reminderDeadLetter: 'reminder.dead_letter',
+  reminderReplay: 'reminder.replay',
+} as const;
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
+
+export const AUDIT_ACTIONS: ReadonlySet<string> = new Set(Object.values(AuditAction));
+
+export function isAuditAction(v: string): v is AuditAction {
+  return AUDIT_ACTIONS.has(v);
+}
+
+export const AuditOutcome = {
+  success: 'success',
+  failure: 'failure',
+  /** Refused by policy (authorization, consent, lockout), as opposed to an error. */
+  denied: 'denied',
+} as const;
+export type AuditOutcome = (typeof AuditOutcome)[keyof typeof AuditOutcome];
+
+export const ActorType = {
+  user: 'user',
+  device: 'device',
+  /** A server process or operator tool; actor id names it (`gateway`, `cli`, `reminders`). */
+  system: 'system',
+  patient: 'patient',
+  /** Not yet authenticated (failed login, redeeming a visit link); carries no actor id. */
+  anonymous: 'anonymous',
+} as const;
+export type ActorType = (typeof ActorType)[keyof typeof ActorType];

@@ -1,0 +1,51 @@
+/**
+ * Builds the gateway's HTTP application: one Hono app (via @hono/zod-openapi) with the request
+ * frame (request id, security headers, access log, metrics), the HTTPS-behind-proxy check, body
+ * rules, zod validation errors, the single onError, the operational endpoints and the OpenAPI
+ * document and docs page. Features add their operations as RouteModules. Pure construction:
+ * nothing listens here (see server.ts) and nothing global is touched.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Registry } from 'prom-client';
+import type { Config } from '../core/config/schema.ts';
+import type { HealthCheck } from '../core/health.ts';
+import type { Logger } from '../core/log/logger.ts';
+import type { AppEnv } from './app-env.ts';
+import { createHttpMetrics } from './http/metrics.ts';
+import { handleError, handleNotFound } from './http/on-error.ts';
+import { requestFrame } from './http/request-frame.ts';
+import { validationHook } from './http/validation-hook.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { openApiRoutes } from './openapi/openapi-routes.ts';
+import { opsRoutes } from './ops/ops-routes.ts';
+import type { RouteModule } from './route-module.ts';
+
+export type { AppEnv, AppVariables } from './app-env.ts';
+export type { RouteModule } from './route-module.ts';
+export { createLifecycle, LifecycleState, type Lifecycle } from './lifecycle.ts';
+
+export interface GatewayDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Components reported by GET /healthz (db, redis, later media, workers). */
+  readonly health: readonly HealthCheck[];
+  /** A fresh prom-client Registry for this app (`new Registry()`), never the global one. */
+  readonly metrics: Registry;
+  /** Read by GET /readyz; the HTTP server sets it (ready when listening, draining on close). */
+  readonly lifecycle: Lifecycle;
+}
+
+export function createApp(deps: GatewayDeps, modules: readonly RouteModule[] = []): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  // First, so it wraps everything: every response gets a request id, headers, a metric, a log line.
+  const { trustProxy, bodyLimitBytes } = deps.config;
+  app.use(requestFrame({ log: deps.log, metrics: createHttpMetrics(deps.metrics), trustProxy, bodyLimitBytes }));
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+
+  opsRoutes({ health: deps.health, lifecycle: deps.lifecycle, metrics: deps.metrics })(app);
+  for (const register of modules) register(app);
+  openApiRoutes(app);
+  return app;
+}

@@ -1,0 +1,52 @@
+/**
+ * Bench-only route module: POST /bench/echo, a strict zod-validated JSON body answered with a
+ * small JSON document. Never registered by the real gateway; used by gateway/bench/http-target.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import type { RouteModule } from '../route-module.ts';
+
+const EchoRequest = z.strictObject({
+  kind: z.enum(['note', 'reminder', 'result']),
+  ref: z.string().min(1).max(64),
+  priority: z.number().int().min(0).max(5),
+  tags: z.array(z.string().min(1).max(32)).max(10),
+  flags: z.strictObject({ urgent: z.boolean(), followUp: z.boolean() }),
+});
+
+const EchoResponse = z.object({
+  id: z.uuid(),
+  kind: z.enum(['note', 'reminder', 'result']),
+  priority: z.number().int(),
+  tagCount: z.number().int(),
+  urgent: z.boolean(),
+});
+
+const echo = createRoute({
+  method: 'post',
+  path: '/bench/echo',
+  tags: ['bench'],
+  summary: 'Validate a JSON body and answer (benchmark only)',
+  request: { body: jsonBody(EchoRequest) },
+  responses: {
+    200: { description: 'Accepted', content: { 'application/json': { schema: EchoResponse } } },
+    ...jsonBodyErrors,
+  },
+});
+
+export const echoRoutes: RouteModule = (app) => {
+  app.openapi(echo, (c) => {
+    const body = c.req.valid('json');
+    return c.json({ id: randomUUID(), kind: body.kind, priority: body.priority, tagCount: body.tags.length, urgent: body.flags.urgent }, 200);
+  });
+};
+
+/** A request body the route accepts (the bench harness sends an identical literal). */
+export const SAMPLE_ECHO_BODY = {
+  kind: 'reminder',
+  ref: 'appt-7f3a9c21',
+  priority: 2,
+  tags: ['follow-up', 'video'],
+  flags: { urgent: false, followUp: true },
+} as const;
