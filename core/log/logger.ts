@@ -36,8 +36,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
       level: opts.level,
-      ...(opts.name ? { name: opts.name } : {}),
-      base: { pid: process.pid },
+      // `service`, not pino's `name`: `name` is a redacted PHI field name.
+      base: { pid: process.pid, ...(opts.name ? { service: opts.name } : {}) },
       redact: { paths: paths(), censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

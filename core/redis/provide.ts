@@ -23,7 +23,7 @@ export async function provideRedis(cfg: Pick<Config, 'redisUrl' | 'redisServerBi
   if (url === undefined) {
     embedded = await startEmbeddedRedis({ dir: path.join(cfg.dataDir, 'redis'), bin: cfg.redisServerBin, appendOnly: true });
     url = embedded.url;
-    log.info({ port: embedded.port, pid: embedded.pid }, 'started private redis-server (AOF on) because REDIS_URL is unset');
+    log.info({ redisPort: embedded.port, redisPid: embedded.pid }, 'started private redis-server (AOF on) because REDIS_URL is unset');
   }
   let client: Redis;
   try {

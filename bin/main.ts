@@ -1,0 +1,113 @@
+/**
+ * Composition root of the all-in-one process (`npm start` / `telehealth start`): load nothing
+ * global, build every dependency once from the frozen config and pass it down. Later issues add
+ * media and workers here; the scaled entry points reuse the same builders.
+ *
+ * Start order: data dir → Redis → database + migrations → audit (system.start, checkpoints) →
+ * HTTP. Close order is the reverse, each step idempotent, so a failure half-way through start-up
+ * still releases what was opened (the private redis-server, the PGlite lock).
+ */
+import { mkdirSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { createAuditLog, createCheckpointer, loadOrCreateSigningKey, startCheckpointTimer, AuditAction } from '../core/audit/index.ts';
+import type { Config } from '../core/config/schema.ts';
+import { dbHealth } from '../core/db/health.ts';
+import { migrate } from '../core/db/migrate.ts';
+import { openDatabase } from '../core/db/open.ts';
+import type { Logger } from '../core/log/logger.ts';
+import { redisHealth } from '../core/redis/connect.ts';
+import { provideRedis } from '../core/redis/provide.ts';
+import { createApp, createLifecycle } from '../gateway/app.ts';
+import { startHttpServer } from '../gateway/server.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+export interface RunningProcess {
+  readonly url: string;
+  readonly port: number;
+  /** Idempotent graceful stop; `reason` is recorded in the audit chain. */
+  close(reason?: string): Promise<void>;
+}
+
+type Closer = () => Promise<void>;
+
+/** Run closers newest-first; every one runs even if an earlier one fails; the first error is rethrown. */
+async function closeAll(closers: Closer[]): Promise<void> {
+  let first: unknown;
+  for (const close of closers.splice(0).reverse()) {
+    try {
+      await close();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+export async function startAllInOne(config: Config, log: Logger): Promise<RunningProcess> {
+  const closers: Closer[] = [];
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    if (config.env === 'development') log.warn('APP_ENV=development: plain HTTP on loopback only; set APP_ENV=production for real patient data');
+
+    const redis = await provideRedis(config, log);
+    closers.push(() => redis.close());
+
+    const db = await openDatabase(config, 'telehealth-gateway');
+    closers.push(() => db.close());
+    const migrated = await migrate(db);
+    log.info({ engine: db.kind, version: migrated.current, applied: migrated.applied }, 'database ready');
+
+    const audit = createAuditLog(db);
+    const key = loadOrCreateSigningKey(config.auditKeyPath);
+    const checkpointer = createCheckpointer(db, key);
+    if (migrated.applied.length > 0) {
+      await audit.append({
+        actorType: 'system',
+        actorId: 'gateway',
+        action: AuditAction.systemDbMigrate,
+        outcome: 'success',
+        details: { applied: migrated.applied.join(','), version: migrated.current },
+      });
+    }
+    await audit.append({
+      actorType: 'system',
+      actorId: 'gateway',
+      action: AuditAction.systemStart,
+      outcome: 'success',
+      details: { version: pkg.version, engine: db.kind, mode: config.env },
+    });
+    const timer = startCheckpointTimer(checkpointer, {
+      intervalMs: config.auditCheckpointIntervalSec * 1000,
+      onError: (err) => log.error({ err }, 'audit checkpoint failed'),
+    });
+    closers.push(async () => {
+      await timer.stop();
+      // A signed checkpoint of the final head, so truncation after shutdown is detectable.
+      await checkpointer.checkpoint();
+    });
+
+    const lifecycle = createLifecycle();
+    const app = createApp({ config, log, health: [dbHealth(db), redisHealth(redis.client)], metrics: new Registry(), lifecycle });
+    const server = await startHttpServer(app, { config, log, lifecycle });
+    closers.push(() => server.close());
+    log.info({ url: server.url, engine: db.kind, redis: redis.embedded ? 'private' : 'external' }, 'telehealth gateway listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      close(reason = 'shutdown') {
+        closing ??= (async () => {
+          // Stop taking requests first; then record the stop while the database is still open.
+          await server.close();
+          await audit.append({ actorType: 'system', actorId: 'gateway', action: AuditAction.systemStop, outcome: 'success', details: { reason } });
+          await closeAll(closers);
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll(closers).catch((closeErr: unknown) => log.error({ err: closeErr }, 'cleanup after failed start-up also failed'));
+    throw err;
+  }
+}
