@@ -1,5 +1,6 @@
 /** `telehealth db migrate`: apply pending migrations to the configured database. */
 import { parseArgs } from 'node:util';
+import { AuditAction, createAuditLog } from '../../core/audit/index.ts';
 import { loadConfig } from '../../core/config/load.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { openDatabase } from '../../core/db/open.ts';
@@ -22,6 +23,15 @@ Exit codes: 0 migrated (or nothing to do), 2 configuration or database problem.`
       const db = await openDatabase(cfg, 'telehealth-cli');
       try {
         const res = await migrate(db);
+        if (res.applied.length > 0) {
+          await createAuditLog(db).append({
+            actorType: 'system',
+            actorId: 'cli',
+            action: AuditAction.systemDbMigrate,
+            outcome: 'success',
+            details: { applied: res.applied.join(','), version: res.current },
+          });
+        }
         ctx.stdout.write(
           res.applied.length === 0
             ? `database is up to date (version ${res.current})\n`
