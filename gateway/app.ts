@@ -1,20 +1,21 @@
 /**
- * Builds the gateway's HTTP application: one Hono app (via @hono/zod-openapi) with the request
- * frame (request id, security headers, access log, metrics), the HTTPS-behind-proxy check, body
- * rules, zod validation errors, the single onError, the operational endpoints and the OpenAPI
- * document and docs page. Features add their operations as RouteModules. Pure construction:
- * nothing listens here (see server.ts) and nothing global is touched.
+ * Builds the gateway's HTTP application: an OpenAPIHono (GatewayHono: the same API, with route
+ * validation compiled once per route) with the request frame (request id, security headers,
+ * HTTPS-behind-proxy check, body rules, access log, metrics), zod validation errors, the single
+ * onError, the operational endpoints, and the OpenAPI document and docs page. Features add their
+ * operations as RouteModules. Pure construction: nothing listens here (see server.ts) and
+ * nothing global is touched.
  */
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
 import type { Config } from '../core/config/schema.ts';
 import type { HealthCheck } from '../core/health.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AppEnv } from './app-env.ts';
+import { GatewayHono } from './http/lean-openapi.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { handleError, handleNotFound } from './http/on-error.ts';
 import { requestFrame } from './http/request-frame.ts';
-import { validationHook } from './http/validation-hook.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { openApiRoutes } from './openapi/openapi-routes.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
@@ -36,7 +37,7 @@ export interface GatewayDeps {
 }
 
 export function createApp(deps: GatewayDeps, modules: readonly RouteModule[] = []): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const app = new GatewayHono();
 
   // First, so it wraps everything: every response gets a request id, headers, a metric, a log line.
   const { trustProxy, bodyLimitBytes } = deps.config;

@@ -15,6 +15,7 @@ import type { Config } from '../core/config/schema.ts';
 import { StartupError, describeError } from '../core/errors.ts';
 import type { Logger } from '../core/log/logger.ts';
 import type { AppEnv } from './app-env.ts';
+import { secureResponseFor } from './http/secure-response.ts';
 import { LifecycleState, type Lifecycle } from './lifecycle.ts';
 
 /** TLS 1.3 suites, then TLS 1.2 ECDHE + AEAD only (Mozilla "intermediate", minus anything without forward secrecy). */
@@ -84,8 +85,9 @@ function tlsOptions(certFile: string, keyFile: string): HttpsServerOptions {
   };
 }
 
-function createServerFor(app: OpenAPIHono<AppEnv>, config: Config): GatewayServer {
-  const base = timeouts(config);
+function createServerFor(app: OpenAPIHono<AppEnv>, config: Config, draining: () => boolean): GatewayServer {
+  // Responses carry the security headers and, once draining, `Connection: close` (secure-response.ts).
+  const base = { ...timeouts(config), ServerResponse: secureResponseFor(draining) };
   if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
     const serverOptions = { ...tlsOptions(config.tlsCertFile, config.tlsKeyFile), ...base };
     try {
@@ -105,14 +107,9 @@ function urlHost(host: string): string {
 
 export async function startHttpServer(app: OpenAPIHono<AppEnv>, opts: HttpServerOptions): Promise<RunningServer> {
   const { config, log, lifecycle } = opts;
-  const server = createServerFor(app, config);
-  const tls = config.tlsCertFile !== undefined;
-
   let draining = false;
-  // Runs before the app sees the request: once draining, every response closes its connection.
-  server.prependListener('request', (_req, res) => {
-    if (draining) res.setHeader('Connection', 'close');
-  });
+  const server = createServerFor(app, config, () => draining);
+  const tls = config.tlsCertFile !== undefined;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

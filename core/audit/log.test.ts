@@ -1,3 +1,4 @@
+// Appending on both engines: linkage, jsonb round-trip, database-enforced append-only, transactions, validation.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
 import { ActorType, AuditAction, AuditOutcome } from './actions.ts';

@@ -29,7 +29,7 @@ export interface AuditLog {
 
 export function createAuditLog(db: Db): AuditLog {
   return {
-    append(entry, tx) {
+    async append(entry, tx) {
       // Validate before touching the database: a bad entry must not take the lock or abort `tx`.
       const fields = parseAuditEntry(entry);
       return tx ? appendIn(tx, fields) : db.transaction((t) => appendIn(t, fields));

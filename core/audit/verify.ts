@@ -111,7 +111,7 @@ export async function verifyChain(db: Sql, opts: VerifyOptions): Promise<VerifyR
       head = { seq: row.seq, hash: row.hash };
       checked += 1;
     }
-    opts.onProgress?.(checked, total);
+    if (rows.length > 0) opts.onProgress?.(checked, total);
     if (rows.length < batch) break;
   }
 

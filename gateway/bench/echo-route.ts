@@ -42,11 +42,3 @@ export const echoRoutes: RouteModule = (app) => {
   });
 };
 
-/** A request body the route accepts (the bench harness sends an identical literal). */
-export const SAMPLE_ECHO_BODY = {
-  kind: 'reminder',
-  ref: 'appt-7f3a9c21',
-  priority: 2,
-  tags: ['follow-up', 'video'],
-  flags: { urgent: false, followUp: true },
-} as const;

@@ -26,9 +26,13 @@ export function createBodyGuard(limit: number): (c: Context<AppEnv, string>, nex
     },
   });
   return async function bodyGuard(c, next) {
-    const method = c.req.method;
-    if (method === 'GET' || method === 'HEAD') return next(); // the adapter never reads their bodies
     const length = requestHeader(c, 'content-length');
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD') {
+      // The adapter never reads their bodies, but Node drains them: refuse a declared flood.
+      if (length !== undefined && !(Number(length) <= limit)) throw tooLarge(limit);
+      return next();
+    }
     const chunked = requestHeader(c, 'transfer-encoding') !== undefined;
     if (length !== undefined && !chunked) {
       const bytes = Number(length);

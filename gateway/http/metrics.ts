@@ -17,8 +17,14 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 type Labels = 'method' | 'route' | 'status';
 
+/** One label combination's bound children (resolving labels hashes them, so keep them). */
+export interface HttpSeries {
+  readonly requests: Counter.Internal;
+  readonly duration: Histogram.Internal<Labels>;
+}
+
 export interface HttpMetrics {
-  observe(method: string, route: string, status: number, seconds: number): void;
+  series(method: string, route: string, status: number): HttpSeries;
 }
 
 export function createHttpMetrics(registry: Registry): HttpMetrics {
@@ -36,21 +42,10 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-
-  // Resolving a label set hashes it on every call; the combinations are few and fixed, so keep
-  // the bound children.
-  const children = new Map<string, { count: Counter.Internal; time: Histogram.Internal<Labels> }>();
   return {
-    observe(method, route, status, seconds) {
-      const key = `${method} ${status} ${route}`;
-      let child = children.get(key);
-      if (child === undefined) {
-        const labels = { method, route, status: String(status) };
-        child = { count: requests.labels(labels), time: duration.labels(labels) };
-        children.set(key, child);
-      }
-      child.count.inc();
-      child.time.observe(seconds);
+    series(method, route, status) {
+      const labels = { method, route, status: String(status) };
+      return { requests: requests.labels(labels), duration: duration.labels(labels) };
     },
   };
 }

@@ -50,7 +50,6 @@ export function handleNotFound(c: Context<AppEnv>): Response {
 }
 
 function logError(c: Context<AppEnv>, err: Error, msg: string): void {
-  // `c.get('log')` is the request-bound child; fall back to nothing only if the frame never ran.
-  const log = c.get('log');
-  log.error({ err, method: c.req.method, route: routePattern(c) }, msg);
+  // The request-bound logger: the line carries the request id the client was given.
+  c.get('log').error({ err, method: c.req.method, route: routePattern(c) }, msg);
 }

@@ -1,18 +1,22 @@
 /**
  * The one gateway-wide middleware, outermost: everything that must happen for every request,
  * whatever answers it (route, validation failure, 404, onError). Assigns the request id, binds
- * a (lazy) child logger, resolves the client address, stamps the security headers and
- * X-Request-Id, refuses plain HTTP behind a trusted proxy, applies the body rules; afterwards
- * records metrics and writes the one access-log line: request id, method, ROUTE PATTERN, status,
- * duration — never the URL, query string, headers or body.
+ * a (lazy) child logger, resolves the client address, refuses plain HTTP behind a trusted proxy,
+ * applies the body rules, sees that the security headers and X-Request-Id go out, and records
+ * the metrics and the one access-log line: request id, method, ROUTE PATTERN, status, duration —
+ * never the URL, query string, headers or body.
  *
- * These steps run inline in one middleware rather than as a chain of them: each Hono middleware
- * costs an async dispatch per request, and this path runs on every request.
- *
- * The access line is written through a child with redaction switched off. Every field on it is
- * server-chosen or validated (request id pattern, method label, route pattern, status,
- * duration), so there is nothing to redact, and core/log's wildcard redaction costs ~55 µs per
- * line, several times a whole raw request. Everything else logs through the redacting logger.
+ * Performance notes (the http bench runs this on every request):
+ * - the steps run inline in one middleware, not as a chain: each Hono middleware costs an async
+ *   dispatch per request;
+ * - on our own server the headers are written by SecureResponse in writeHead; elsewhere
+ *   (app.request() in tests) they are added to the Response;
+ * - metrics and the access line are batched and written right after the response (telemetry.ts);
+ * - the access line goes through a child logger with redaction switched off. Each of its fields
+ *   is server-chosen or validated (request id pattern, method label, route pattern, status,
+ *   duration), so there is nothing to redact, while core/log's wildcard redaction costs ~55 µs
+ *   per line with pino 10 (it re-parses every `*.field` path for every key on every call).
+ *   Everything else — handlers, errors — logs through the redacting logger.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { ErrorCode } from '../../core/errors.ts';
@@ -26,7 +30,9 @@ import { methodLabel, type HttpMetrics } from './metrics.ts';
 import { handleError } from './on-error.ts';
 import { REQUEST_ID_HEADER, acceptRequestId } from './request-id.ts';
 import { routePattern } from './route-pattern.ts';
-import { addSecurityHeaders, setSecurityHeaders } from './security-headers.ts';
+import { SecureResponse } from './secure-response.ts';
+import { addSecurityHeaders } from './security-headers.ts';
+import { createRequestTelemetry } from './telemetry.ts';
 
 export interface RequestFrameDeps {
   readonly log: Logger;
@@ -43,7 +49,7 @@ function failed(c: Context<AppEnv>, err: unknown): Response {
 
 export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> {
   const { log, metrics, trustProxy } = deps;
-  const accessLog = log.child({}, { redact: [] });
+  const telemetry = createRequestTelemetry(log.child({}, { redact: [] }), metrics);
   const guardBody = createBodyGuard(deps.bodyLimitBytes);
 
   return async function requestFrame(c, next) {
@@ -53,7 +59,8 @@ export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> 
     c.set('log', lazyChild(log, { requestId }));
     c.set('clientIp', clientAddress(c, trustProxy));
     const outgoing = nodeOutgoing(c);
-    if (outgoing !== undefined) setSecurityHeaders(outgoing, requestId);
+    const secure = outgoing instanceof SecureResponse;
+    if (secure) outgoing.requestId = requestId;
 
     try {
       if (trustProxy) assertHttps(c);
@@ -64,12 +71,13 @@ export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> 
     }
 
     const res = c.res;
-    if (outgoing === undefined) addSecurityHeaders(res.headers, requestId);
-    const method = methodLabel(c.req.method);
-    const route = routePattern(c);
-    const status = res.status;
-    const elapsed = performance.now() - started;
-    metrics.observe(method, route, status, elapsed / 1000);
-    accessLog.info({ requestId, method, route, status, durationMs: Math.round(elapsed * 1000) / 1000 }, 'request');
+    if (!secure) addSecurityHeaders(res.headers, requestId);
+    telemetry.record({
+      requestId,
+      method: methodLabel(c.req.method),
+      route: routePattern(c),
+      status: res.status,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
   };
 }

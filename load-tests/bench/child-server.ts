@@ -12,9 +12,12 @@ export interface ChildServer {
 }
 
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+
+/** Kill every child still running (synchronous: safe in 'exit' and signal handlers). */
+export function killAllChildren(): void {
   for (const child of live) child.kill('SIGKILL');
-});
+}
+process.once('exit', killAllChildren);
 
 const READY_TIMEOUT_MS = 20_000;
 

@@ -1,17 +1,17 @@
 /**
  * `bench http`: requests per second of a zod-validated JSON route through the gateway's full
- * middleware stack, against a raw node:http hello server measured in the same run. Both are
- * child processes on loopback sent the identical POST; runs alternate baseline/target so
- * machine drift hits both, and the medians are compared.
+ * middleware stack, against a raw node:http hello server measured in the same run. All servers
+ * are child processes on loopback sent the identical POST; runs rotate between them so machine
+ * drift hits each, and medians are compared. A third, informational row — bare Hono on
+ * @hono/node-server parsing the same body — shows how much of the gap is the framework's.
  */
 import path from 'node:path';
 import { startChildServer, type ChildServer } from './child-server.ts';
 import { CONNECTIONS, median, runLoad, type LoadResult, type LoadSpec } from './load.ts';
 import type { BenchResult } from './result.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BASELINE_SCRIPT = path.join(ROOT, 'load-tests', 'bench', 'raw-hello-server.ts');
-const TARGET_SCRIPT = path.join(ROOT, 'gateway', 'bench', 'http-target.ts');
+const HERE = import.meta.dirname;
+const ROOT = path.resolve(HERE, '..', '..');
 
 const WARMUP_SECONDS = 3;
 const RUN_SECONDS = 6;
@@ -20,8 +20,19 @@ const ROUNDS = 3;
 /** Matches the bench route's strict schema (gateway/bench/echo-route.ts). */
 const BODY = JSON.stringify({ kind: 'reminder', ref: 'appt-7f3a9c21', priority: 2, tags: ['follow-up', 'video'], flags: { urgent: false, followUp: true } });
 
-function specFor(server: ChildServer, pathname: string): LoadSpec {
-  return { url: `http://127.0.0.1:${server.port}${pathname}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY };
+interface Subject {
+  readonly name: string;
+  readonly script: string;
+  readonly path: string;
+}
+
+const BASELINE: Subject = { name: 'raw node:http hello', script: path.join(HERE, 'raw-hello-server.ts'), path: '/' };
+const FRAMEWORK: Subject = { name: 'bare hono + node-server (ref.)', script: path.join(HERE, 'hono-floor-server.ts'), path: '/' };
+const TARGET: Subject = { name: 'gateway POST /bench/echo', script: path.join(ROOT, 'gateway', 'bench', 'http-target.ts'), path: '/bench/echo' };
+const SUBJECTS = [BASELINE, FRAMEWORK, TARGET] as const;
+
+function specFor(server: ChildServer, subject: Subject): LoadSpec {
+  return { url: `http://127.0.0.1:${server.port}${subject.path}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY };
 }
 
 async function expectOk(spec: LoadSpec): Promise<void> {
@@ -35,36 +46,43 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export async function httpBench(log: (line: string) => void): Promise<BenchResult> {
   const started: ChildServer[] = [];
   try {
-    const baseline = await startChildServer('raw node:http hello', BASELINE_SCRIPT);
-    started.push(baseline);
-    const target = await startChildServer('gateway POST /bench/echo', TARGET_SCRIPT);
-    started.push(target);
-    const baseSpec = specFor(baseline, '/');
-    const targetSpec = specFor(target, '/bench/echo');
-    await expectOk(baseSpec);
-    await expectOk(targetSpec);
-
-    log(`warming up (${WARMUP_SECONDS} s each), then ${ROUNDS} alternating rounds of ${RUN_SECONDS} s, ${CONNECTIONS} connections`);
-    await runLoad(baseSpec, WARMUP_SECONDS);
-    await runLoad(targetSpec, WARMUP_SECONDS);
-
-    const base: LoadResult[] = [];
-    const gate: LoadResult[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate who goes first so a slow phase of the machine does not always hit the same side.
-      const order = round % 2 === 0 ? ([[baseSpec, base], [targetSpec, gate]] as const) : ([[targetSpec, gate], [baseSpec, base]] as const);
-      for (const [spec, into] of order) into.push(await runLoad(spec, RUN_SECONDS));
-      const b = base[round];
-      const g = gate[round];
-      if (b !== undefined && g !== undefined) log(`round ${round + 1}: baseline ${fmt(b.reqPerSec)} req/s, gateway ${fmt(g.reqPerSec)} req/s`);
+    const specs: LoadSpec[] = [];
+    for (const subject of SUBJECTS) {
+      const server = await startChildServer(subject.name, subject.script);
+      started.push(server);
+      const spec = specFor(server, subject);
+      await expectOk(spec);
+      specs.push(spec);
     }
 
-    const baseRate = median(base.map((r) => r.reqPerSec));
-    const gateRate = median(gate.map((r) => r.reqPerSec));
+    log(`warming up (${WARMUP_SECONDS} s each), then ${ROUNDS} rotating rounds of ${RUN_SECONDS} s each, ${CONNECTIONS} connections`);
+    for (const spec of specs) await runLoad(spec, WARMUP_SECONDS);
+
+    const results: LoadResult[][] = SUBJECTS.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate who goes first so a slow phase of the machine does not always hit the same server.
+      for (let k = 0; k < specs.length; k++) {
+        const i = (round + k) % specs.length;
+        const spec = specs[i];
+        const into = results[i];
+        if (spec !== undefined && into !== undefined) into.push(await runLoad(spec, RUN_SECONDS));
+      }
+      log(`round ${round + 1}: ${SUBJECTS.map((s, i) => `${s.name} ${fmt(results[i]?.[round]?.reqPerSec ?? 0)}`).join(', ')} req/s`);
+    }
+
+    const rates = results.map((r) => median(r.map((x) => x.reqPerSec)));
+    const baseRate = rates[0] ?? Number.NaN;
+    const gateRate = rates[2] ?? Number.NaN;
     log('');
-    log('server                          req/s (median)   p50 ms   p99 ms');
-    log(`${baseline.name.padEnd(32)}${fmt(baseRate).padStart(14)}${String(median(base.map((r) => r.p50Ms))).padStart(9)}${String(median(base.map((r) => r.p99Ms))).padStart(9)}`);
-    log(`${target.name.padEnd(32)}${fmt(gateRate).padStart(14)}${String(median(gate.map((r) => r.p50Ms))).padStart(9)}${String(median(gate.map((r) => r.p99Ms))).padStart(9)}`);
+    log(`${'server'.padEnd(34)}${'req/s (median)'.padStart(15)}${'vs raw'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}`);
+    SUBJECTS.forEach((s, i) => {
+      const r = results[i] ?? [];
+      const rate = rates[i] ?? Number.NaN;
+      log(
+        `${s.name.padEnd(34)}${fmt(rate).padStart(15)}${(rate / baseRate).toFixed(3).padStart(8)}` +
+          `${String(median(r.map((x) => x.p50Ms))).padStart(8)}${String(median(r.map((x) => x.p99Ms))).padStart(8)}`,
+      );
+    });
     log(`ratio ${(gateRate / baseRate).toFixed(3)} (target >= 0.6)`);
 
     return { bench: 'http', value: Math.round(gateRate), unit: 'req/s', baseline: Math.round(baseRate), ratio: Math.round((gateRate / baseRate) * 1000) / 1000 };

@@ -3,6 +3,7 @@
  * its LAST line exactly one JSON object `{"bench","value","unit","baseline","ratio"}` (DESIGN §9).
  * Exit codes: 0 done, 1 the bench failed, 2 unknown or missing name.
  */
+import { killAllChildren } from './child-server.ts';
 import { httpBench } from './http.ts';
 import type { BenchResult } from './result.ts';
 
@@ -17,6 +18,13 @@ const bench = name === undefined ? undefined : BENCHES[name];
 if (bench === undefined) {
   process.stderr.write(`usage: npm run bench -- <name>\nbenches: ${Object.keys(BENCHES).join(', ')}\n`);
   process.exit(2);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
 }
 
 try {

@@ -1,0 +1,76 @@
+/**
+ * Per-request telemetry — the access-log line and the HTTP metrics — recorded off the request's
+ * critical path. The frame appends a small record; a setImmediate flushes the batch, so the
+ * response is written first and pino's and prom-client's code runs in one warm loop instead of
+ * interleaved with request handling. Lines keep their order and appear at most one event-loop
+ * turn after their response.
+ *
+ * Per label combination (method, route pattern, status — a small closed set) the metric children
+ * and a pino child with those three fields already serialised are made once and reused, so a
+ * line costs two fields (request id, duration) and counters move once per batch.
+ */
+import type { Logger } from '../../core/log/logger.ts';
+import type { HttpMetrics, HttpSeries } from './metrics.ts';
+
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly method: string;
+  readonly route: string;
+  readonly status: number;
+  readonly durationMs: number;
+}
+
+export interface RequestTelemetry {
+  record(entry: RequestRecord): void;
+  /** Write everything pending now. */
+  flush(): void;
+}
+
+interface Series {
+  readonly metrics: HttpSeries;
+  readonly log: Logger;
+  pending: number;
+}
+
+export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics): RequestTelemetry {
+  const series = new Map<string, Series>();
+  let pending: RequestRecord[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+
+  const seriesFor = (r: RequestRecord): Series => {
+    const key = `${r.method} ${r.status} ${r.route}`;
+    let s = series.get(key);
+    if (s === undefined) {
+      s = { metrics: metrics.series(r.method, r.route, r.status), log: accessLog.child({ method: r.method, route: r.route, status: r.status }), pending: 0 };
+      series.set(key, s);
+    }
+    return s;
+  };
+
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    const batch = pending;
+    pending = [];
+    const touched = new Set<Series>();
+    for (const r of batch) {
+      const s = seriesFor(r);
+      s.pending++;
+      touched.add(s);
+      s.metrics.duration.observe(r.durationMs / 1000);
+      s.log.info({ requestId: r.requestId, durationMs: r.durationMs }, 'request');
+    }
+    for (const s of touched) {
+      s.metrics.requests.inc(s.pending);
+      s.pending = 0;
+    }
+  };
+
+  return {
+    record(entry) {
+      pending.push(entry);
+      scheduled ??= setImmediate(flush);
+    },
+    flush,
+  };
+}
