@@ -40,7 +40,8 @@ async function closeAll(closers: Closer[]): Promise<void> {
       first ??= err;
     }
   }
-  if (first !== undefined) throw first;
+  if (first instanceof Error) throw first;
+  if (first !== undefined) throw new Error("close failed", { cause: first });
 }
 
 export async function startAllInOne(config: Config, log: Logger): Promise<RunningProcess> {

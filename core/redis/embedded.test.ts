@@ -33,6 +33,8 @@ describe('private redis-server', () => {
     expect(a.url).toMatch(/^redis:\/\/:[0-9a-f]{48}@127\.0\.0\.1:\d+$/);
     // No password, no access.
     const anon = new Redis(`redis://127.0.0.1:${a.port}`, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
+    const connectionErrors: Error[] = [];
+    anon.on('error', (e: Error) => connectionErrors.push(e)); // the handshake's NOAUTH, asserted below via the command
     await expect(anon.get('k')).rejects.toThrow(/NOAUTH/);
     anon.disconnect();
     const c = await connectRedis(a.url);

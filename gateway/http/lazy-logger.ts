@@ -1,7 +1,6 @@
 /**
  * A child logger created on first use. Most requests log nothing beyond the access line, and
- * creating a pino child is not free: the configured redaction runs over every binding (measured
- * at ~11 µs per child with core/log's redact paths, most of a raw request's cost). The proxy
+ * creating a pino child is not free (it serializes and scrubs its bindings). The proxy
  * forwards every property to the real child, built once, with methods bound to it, so redaction
  * and grandchildren behave exactly as on `parent.child(bindings)`.
  */

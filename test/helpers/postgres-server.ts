@@ -4,7 +4,7 @@
  * user, because PostgreSQL refuses to run as root. TEST_DATABASE_URL skips all of this.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -85,8 +85,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     url,
     async close() {
       if (!exited) {
-        child.kill('SIGINT'); // fast shutdown
+        // Signal the postmaster itself: as root the child is `runuser`, which ignores SIGINT.
+        // SIGINT = PostgreSQL's "fast" shutdown; runuser exits when postgres does.
+        const pid = Number.parseInt(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+        if (Number.isInteger(pid) && pid > 1) process.kill(pid, 'SIGINT');
+        else child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await exitedP;
+        clearTimeout(t);
       }
       rmSync(base, { recursive: true, force: true });
     },
