@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StartupError } from '../errors.ts';
-import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { ENGINES, testDbPerTest } from '../../test/helpers/databases.ts';
 import { startCheckpointTimer } from './checkpoint-timer.ts';
 import { checkpointSignatureValid, createCheckpointer, type Checkpoint } from './checkpoint.ts';
 import { createAuditLog } from './log.ts';
@@ -45,14 +45,10 @@ describe('audit signing key file', () => {
 });
 
 describe.each(ENGINES)('audit checkpoints on %s', (kind) => {
-  let t: TestDb | undefined;
-  afterEach(async () => {
-    await t?.dispose();
-    t = undefined;
-  });
+  const openDb = testDbPerTest(kind);
 
   it('signs the head once, and only when it moved', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const key = loadOrCreateSigningKey(path.join(dir, 'k.pem'));
     const cps = createCheckpointer(t.db, key);
     const log = createAuditLog(t.db);
@@ -71,7 +67,7 @@ describe.each(ENGINES)('audit checkpoints on %s', (kind) => {
   });
 
   it('runs periodically, reports failures to onError, and stops idempotently', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const key = loadOrCreateSigningKey(path.join(dir, 'k.pem'));
     const log = createAuditLog(t.db);
     const made: Checkpoint[] = [];

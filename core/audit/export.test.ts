@@ -1,6 +1,6 @@
 // JSON Lines export: window/actor/patient filters across batches, lines whose hashes recompute.
-import { afterEach, describe, expect, it } from 'vitest';
-import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import { ENGINES, testDbPerTest, type TestDb } from '../../test/helpers/databases.ts';
 import { ActorType, AuditAction, AuditOutcome } from './actions.ts';
 import type { AuditRecord } from './entry.ts';
 import { exportEntries, toJsonLine, type ExportFilter } from './export.ts';
@@ -15,14 +15,10 @@ async function collect(t: TestDb, filter: ExportFilter, batchSize?: number): Pro
 }
 
 describe.each(ENGINES)('audit export on %s', (kind) => {
-  let t: TestDb | undefined;
-  afterEach(async () => {
-    await t?.dispose();
-    t = undefined;
-  });
+  const openDb = testDbPerTest(kind);
 
   it('selects a time window, an actor and a patient, in seq order across batches', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     for (let i = 0; i < 30; i++) {
       await log.append({
@@ -47,7 +43,7 @@ describe.each(ENGINES)('audit export on %s', (kind) => {
   });
 
   it('writes canonical JSON lines from which anyone can recompute each hash', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     const appended = [];
     for (let i = 0; i < 3; i++) {

@@ -1,6 +1,6 @@
 // Appending on both engines: linkage, jsonb round-trip, database-enforced append-only, transactions, validation.
-import { afterEach, describe, expect, it } from 'vitest';
-import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import { ENGINES, testDbPerTest } from '../../test/helpers/databases.ts';
 import { ActorType, AuditAction, AuditOutcome } from './actions.ts';
 import { InvalidAuditEntryError, type AuditEntryInput } from './entry.ts';
 import { GENESIS_HASH, hashRecord } from './hash.ts';
@@ -11,14 +11,10 @@ import { verifyChain } from './verify.ts';
 const ok: AuditEntryInput = { actorType: ActorType.system, actorId: 'test', action: AuditAction.systemStart, outcome: AuditOutcome.success };
 
 describe.each(ENGINES)('audit log on %s', (kind) => {
-  let t: TestDb | undefined;
-  afterEach(async () => {
-    await t?.dispose();
-    t = undefined;
-  });
+  const openDb = testDbPerTest(kind);
 
   it('appends a contiguous, linked chain whose hashes recompute', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     const records = [];
     for (let i = 0; i < 8; i++) records.push(await log.append(sampleEntry(i)));
@@ -34,7 +30,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('stores details that round-trip exactly through jsonb (unicode, numbers, key order)', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     const details = {
       zeta: 'ünïcødé ✓ 😀 \u2028 "quoted" \\ back', alpha: 0.1 + 0.2, big: 1e21, tiny: 1e-7, neg: -0, max: Number.MAX_SAFE_INTEGER,
@@ -48,7 +44,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE in the database, even in replica mode', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     await createAuditLog(t.db).append(ok);
     for (const sql of ["UPDATE audit_log SET outcome = 'failure'", 'DELETE FROM audit_log WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 999', 'TRUNCATE audit_log']) {
       await expect(t.db.query(sql)).rejects.toThrow(/audit_log is append-only/);
@@ -66,7 +62,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('refuses a direct INSERT that does not extend the chain', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const first = await createAuditLog(t.db).append(ok);
     const insert = (seq: number, prev: string) =>
       t?.db.query(
@@ -79,7 +75,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('leaves no entry when the surrounding transaction rolls back, and commits with it', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     await t.db.exec('CREATE TABLE visit_note_test (id int PRIMARY KEY)');
     await expect(
@@ -101,7 +97,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('rejects invalid entries before writing anything, leaving the transaction usable', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     const bad: unknown[] = [
       { ...ok, action: 'system.reboot' },
@@ -116,7 +112,7 @@ describe.each(ENGINES)('audit log on %s', (kind) => {
   });
 
   it('refuses to append inside a REPEATABLE READ transaction, where the head could be stale', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const log = createAuditLog(t.db);
     await expect(
       t.db.transaction(async (tx) => {

@@ -1,20 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ENGINES, openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import { ENGINES, testDbPerTest } from '../../test/helpers/databases.ts';
 import { loadMigrations, migrate } from './migrate.ts';
 import { openPglite } from './pglite.ts';
 
 describe.each(ENGINES)('storage on %s', (kind) => {
-  let t: TestDb | undefined;
-  afterEach(async () => {
-    await t?.dispose();
-    t = undefined;
-  });
+  const openDb = testDbPerTest(kind);
 
   it('normalizes types the same way on both engines', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     const [row] = await t.db.query<{ n: number; at: Date; j: { a: number[] }; b: Buffer; t: string }>(
       `SELECT 9007199254740991::int8 AS n, '2026-01-02T03:04:05.678Z'::timestamptz AS at, '{"a":[1]}'::jsonb AS j, '\\x0102ff'::bytea AS b, 'x' AS t`,
     );
@@ -27,7 +23,7 @@ describe.each(ENGINES)('storage on %s', (kind) => {
   });
 
   it('rolls back a failed transaction entirely', async () => {
-    t = await openTestDb(kind);
+    const t = await openDb();
     await t.db.exec('CREATE TABLE t_tx (id int PRIMARY KEY)');
     await expect(
       t.db.transaction(async (tx) => {
@@ -42,7 +38,7 @@ describe.each(ENGINES)('storage on %s', (kind) => {
   });
 
   it('applies migrations once, in order, and is idempotent', async () => {
-    t = await openTestDb(kind, { migrated: false });
+    const t = await openDb({ migrated: false });
     const all = loadMigrations();
     const first = await migrate(t.db);
     expect(first.applied).toEqual(all.map((m) => m.version));
@@ -53,7 +49,7 @@ describe.each(ENGINES)('storage on %s', (kind) => {
   });
 
   it('refuses to start when an applied migration was edited', async () => {
-    t = await openTestDb(kind, { migrated: false });
+    const t = await openDb({ migrated: false });
     const dir = mkdtempSync(path.join(tmpdir(), 'mig-'));
     try {
       writeFileSync(path.join(dir, '0001_one.sql'), 'CREATE TABLE m_one (id int);');
@@ -66,7 +62,7 @@ describe.each(ENGINES)('storage on %s', (kind) => {
   });
 
   it('leaves no half-applied schema when a migration fails', async () => {
-    t = await openTestDb(kind, { migrated: false });
+    const t = await openDb({ migrated: false });
     const dir = mkdtempSync(path.join(tmpdir(), 'mig-'));
     try {
       writeFileSync(path.join(dir, '0001_ok.sql'), 'CREATE TABLE m_ok (id int);');

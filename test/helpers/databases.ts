@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { migrate } from '../../core/db/migrate.ts';
 import { openPglite } from '../../core/db/pglite.ts';
 import { openPostgres } from '../../core/db/postgres.ts';
@@ -68,3 +68,19 @@ export async function openTestDb(kind: DbKind, opts: { migrated?: boolean } = {}
 }
 
 export const ENGINES: readonly DbKind[] = ['pglite', 'postgres'];
+
+/**
+ * For a `describe.each(ENGINES)` block: returns an opener whose databases are disposed after each
+ * test, so suites need no `let t` + `afterEach` of their own.
+ */
+export function testDbPerTest(kind: DbKind): (opts?: { migrated?: boolean }) => Promise<TestDb> {
+  const open: TestDb[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.dispose();
+  });
+  return async (opts) => {
+    const t = await openTestDb(kind, opts);
+    open.push(t);
+    return t;
+  };
+}
