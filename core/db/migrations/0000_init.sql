@@ -1,2 +1,0 @@
--- Base schema marker: the audit chain and everything later build on this database.
-SELECT 1;
