@@ -146,6 +146,27 @@ describe('plain HTTP', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, patientId: 'p-1' });
   });
+
+  it('reads bodies straight from the socket and still reports malformed JSON and a chunked body', async () => {
+    const { server } = await serve();
+    const post = (body: string | ReadableStream<Uint8Array>) =>
+      fetch(`${server.url}/patients/p-1/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' });
+    const bad = await post('{"email": ');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
+    // Without Content-Length (chunked) the body goes through the streaming limiter instead.
+    const json = JSON.stringify({ email: 'a@example.org', text: 'hi', priority: 0, tags: [] });
+    const chunked = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        ctrl.enqueue(new TextEncoder().encode(json.slice(0, 10)));
+        ctrl.enqueue(new TextEncoder().encode(json.slice(10)));
+        ctrl.close();
+      },
+    });
+    const ok = await post(chunked);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true, patientId: 'p-1' });
+  });
 });
 
 describe('trust proxy', () => {

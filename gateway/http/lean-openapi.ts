@@ -18,7 +18,7 @@ import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { z, type ZodType } from 'zod';
 import { AppError, ErrorCode, type FieldError } from '../../core/errors.ts';
-import { requestHeader, type AppEnv } from '../app-env.ts';
+import { nodeIncoming, requestHeader, type AppEnv } from '../app-env.ts';
 import { fieldErrors, validationHook } from './validation-hook.ts';
 
 type Ctx = Context<AppEnv, string>;
@@ -111,12 +111,34 @@ function urlCheck(plan: Plan): ((c: Ctx) => Promise<void> | undefined) | undefin
   };
 }
 
+/**
+ * Served by @hono/node-server with a Content-Length body nobody has read yet, read it straight
+ * from the IncomingMessage into Hono's body cache. The default path converts the Node stream into
+ * a Web ReadableStream per request, which cost the http bench ~40% of its throughput. The size
+ * is already bounded: the body guard compared Content-Length with the limit, and Node's parser
+ * never delivers more than Content-Length. Chunked bodies keep the limiter's path.
+ */
+function primeBodyFromNode(c: Ctx): void {
+  const incoming = nodeIncoming(c);
+  if (incoming === undefined || incoming.readableDidRead || c.req.bodyCache.text !== undefined) return;
+  if (requestHeader(c, 'transfer-encoding') !== undefined) return;
+  const text = new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.once('end', () => resolve(chunks.length === 1 && chunks[0] ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    incoming.once('error', reject);
+  });
+  // Hono types the cache by body value, but stores (and reads) promises of them.
+  Object.assign(c.req.bodyCache, { text });
+}
+
 /** Reads, parses and validates the JSON body: 415, 400 malformed_json or 400 validation_failed. */
 async function readJson(c: Ctx, schema: ZodType): Promise<void> {
   const contentType = requestHeader(c, 'content-type');
   if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) {
     throw new AppError(415, ErrorCode.unsupportedMediaType, 'Content-Type must be application/json');
   }
+  primeBodyFromNode(c);
   let body: unknown;
   try {
     body = await c.req.json();
