@@ -4,7 +4,7 @@
  * when listening; exits on SIGTERM/SIGINT.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenForBench } from './listen-child.ts';
 
 const HELLO = Buffer.from('{"hello":"world"}');
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(HELLO.length) };
@@ -16,12 +16,4 @@ const server = createServer((req, res) => {
     res.end(HELLO);
   });
 });
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
-});
-const stop = (): void => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+listenForBench(server);
