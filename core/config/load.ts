@@ -79,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
   cfg.dataDir = path.resolve(cfg.dataDir);
   cfg.listenHost = cfg.host ?? (cfg.env === 'production' ? '0.0.0.0' : '127.0.0.1');
   cfg.auditKeyPath = cfg.auditSigningKeyFile ?? path.join(cfg.dataDir, 'keys', 'audit-ed25519.pem');
+  cfg.masterKeyPath = cfg.masterKeyFile ?? path.join(cfg.dataDir, 'keys', 'master.key');
   return Object.freeze(cfg);
 }
 

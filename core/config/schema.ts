@@ -98,6 +98,74 @@ export const settings = {
     default: '300',
     doc: 'Seconds between signed checkpoints of the audit head (0 disables the timer).',
   }),
+  masterKey: setting({
+    env: 'MASTER_KEY',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9+/_-]{43}=?$/, { message: 'expected 32 random bytes, base64 (openssl rand -base64 32)' })
+      .optional(),
+    secret: true,
+    doc: 'Master key (32 bytes, base64) that wraps every patient data key and TOTP secret. Unset: MASTER_KEY_FILE.',
+  }),
+  masterKeyFile: setting({
+    env: 'MASTER_KEY_FILE',
+    schema: z.string().min(1).optional(),
+    doc: 'File holding the master key (base64). Default DATA_DIR/keys/master.key, created 0600 on first start outside production.',
+  }),
+  publicUrl: setting({
+    env: 'PUBLIC_URL',
+    schema: url(['https', 'http']).optional(),
+    doc: 'Origin patients and staff use (links, cookie and WebSocket Origin checks). Default: the listen URL.',
+  }),
+  allowedOrigins: setting({
+    env: 'ALLOWED_ORIGINS',
+    schema: z
+      .string()
+      .max(2048)
+      .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+      .pipe(z.array(z.url({ message: 'expected comma-separated origins like https://clinic.example' })).max(32))
+      .optional(),
+    doc: 'Extra browser origins allowed to open WebSockets and send cookie-authenticated requests (comma-separated).',
+  }),
+  sessionIdleTimeoutSec: setting({
+    env: 'SESSION_IDLE_TIMEOUT_SEC',
+    schema: int(1, 86_400),
+    default: '900',
+    doc: 'Automatic logoff: a session with no activity for this long ends (HIPAA 164.312(a)(2)(iii)).',
+  }),
+  sessionAbsoluteTimeoutSec: setting({
+    env: 'SESSION_ABSOLUTE_TIMEOUT_SEC',
+    schema: int(1, 7 * 86_400),
+    default: '43200',
+    doc: 'A session ends this long after sign-in, however active.',
+  }),
+  sessionSweepIntervalMs: setting({
+    env: 'SESSION_SWEEP_INTERVAL_MS',
+    schema: int(50, 600_000),
+    default: '5000',
+    doc: 'How often expired sessions are ended (audited, sockets closed) without waiting for their next request.',
+  }),
+  loginMaxFailures: setting({
+    env: 'LOGIN_MAX_FAILURES',
+    schema: int(1, 100),
+    default: '5',
+    doc: 'Failed sign-ins per account within LOGIN_LOCKOUT_SEC before the account is locked for LOGIN_LOCKOUT_SEC.',
+  }),
+  loginLockoutSec: setting({ env: 'LOGIN_LOCKOUT_SEC', schema: int(1, 86_400), default: '900', doc: 'Failure window and lockout length for sign-in throttling.' }),
+  loginMaxFailuresPerIp: setting({
+    env: 'LOGIN_MAX_FAILURES_PER_IP',
+    schema: int(1, 100_000),
+    default: '50',
+    doc: 'Failed sign-ins from one client address per hour before that address is blocked for an hour.',
+  }),
+  breakGlassMinutes: setting({ env: 'BREAK_GLASS_MINUTES', schema: int(1, 1440), default: '60', doc: 'How long an emergency (break-glass) access grant lasts.' }),
+  visitLinkLeadMinutes: setting({
+    env: 'VISIT_LINK_LEAD_MINUTES',
+    schema: int(0, 1440),
+    default: '15',
+    doc: 'A visit link works from this many minutes before the appointment starts until it ends.',
+  }),
+  enrollmentCodeTtlHours: setting({ env: 'ENROLLMENT_CODE_TTL_HOURS', schema: int(1, 720), default: '72', doc: 'Lifetime of a patient messaging enrollment code.' }),
 } as const;
 
 export type Settings = typeof settings;
@@ -109,4 +177,6 @@ export type Config = { readonly [K in keyof Settings]: Out<K> } & {
   readonly listenHost: string;
   /** Resolved path of the audit signing key. */
   readonly auditKeyPath: string;
+  /** Resolved path of the master key file (used when MASTER_KEY is unset). */
+  readonly masterKeyPath: string;
 };
