@@ -2,6 +2,7 @@
  * Contracts of core/crypto, shared by its users (patients store, TOTP secrets, break-glass
  * reasons). Implementations live beside this file; everything is node:crypto AES-256-GCM.
  */
+import type { Sql } from '../db/types.ts';
 
 /**
  * Encrypts small secrets under the master key (TOTP secrets). `aad` binds a ciphertext to its
@@ -20,4 +21,15 @@ export class DecryptionError extends Error {
     super(message);
     this.name = 'DecryptionError';
   }
+}
+
+/**
+ * Per-field encryption under a patient's own data key (wrapped by the master key). `field` names
+ * the column (`given_name`, `break_glass.reason`) and is bound as AAD with the patient id.
+ */
+export interface PatientCipher {
+  /** Creates the patient's data key on first use (inside `tx` when given). */
+  encrypt(patientId: string, field: string, plaintext: string, tx?: Sql): Promise<Buffer>;
+  /** null when the patient's key was destroyed (crypto-shredded). Throws DecryptionError on tampering. */
+  decrypt(patientId: string, field: string, ciphertext: Buffer): Promise<string | null>;
 }
