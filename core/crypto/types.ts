@@ -33,3 +33,14 @@ export interface PatientCipher {
   /** null when the patient's key was destroyed (crypto-shredded). Throws DecryptionError on tampering. */
   decrypt(patientId: string, field: string, ciphertext: Buffer): Promise<string | null>;
 }
+
+/**
+ * encrypt() was asked for a patient that has no data key and cannot get one: the patient row
+ * does not exist, or it was crypto-shredded (a shredded patient never gets a new key).
+ */
+export class PatientKeyUnavailableError extends Error {
+  constructor(message = 'patient does not exist or was erased; no data key is available') {
+    super(message);
+    this.name = 'PatientKeyUnavailableError';
+  }
+}
