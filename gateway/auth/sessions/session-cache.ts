@@ -1,0 +1,82 @@
+/**
+ * The in-process cache in front of Redis for `authenticate`, the hot path of every request. An
+ * entry is trusted for at most `ttlMs` and is dropped the moment an ended event names its
+ * session, so a logout or revoke elsewhere outlives here by at most the pub/sub latency. Activity
+ * seen on a hit is remembered and handed to Redis on the next miss (one round trip either way).
+ */
+import type { Session } from './session-types.ts';
+
+interface Entry {
+  session: Session;
+  readonly fetchedAt: number;
+  /** Latest activity seen on a hit and not yet written to Redis (0 = none). */
+  activityAt: number;
+}
+
+export interface SessionCache {
+  /** A fresh, unexpired entry, or undefined (then ask Redis). */
+  hit(tokenHash: string, now: number): Entry | undefined;
+  /** Activity a hit recorded that Redis has not seen yet (0 = none), for the next miss. */
+  pendingActivity(tokenHash: string): number;
+  put(tokenHash: string, session: Session, now: number): void;
+  /** Record activity on a hit; returns the session as the caller should see it. */
+  touch(entry: Entry, now: number): Session;
+  evictSession(sessionId: string): void;
+  forget(tokenHash: string): void;
+  clear(): void;
+  readonly size: number;
+}
+
+export function createSessionCache(ttlMs: number, maxEntries = 10_000): SessionCache {
+  const byToken = new Map<string, Entry>();
+  const tokenOf = new Map<string, string>();
+
+  const remove = (tokenHash: string): void => {
+    const e = byToken.get(tokenHash);
+    byToken.delete(tokenHash);
+    if (e) tokenOf.delete(e.session.id);
+  };
+
+  return {
+    hit(tokenHash, now) {
+      const e = byToken.get(tokenHash);
+      if (!e) return undefined;
+      const s = e.session;
+      // Past a deadline by our copy: let Redis decide (another process may have seen activity).
+      if (now - e.fetchedAt >= ttlMs || now >= s.absoluteExpiresAt || now >= s.idleExpiresAt) return undefined;
+      return e;
+    },
+    pendingActivity(tokenHash) {
+      return byToken.get(tokenHash)?.activityAt ?? 0;
+    },
+    put(tokenHash, session, now) {
+      remove(tokenHash);
+      if (byToken.size >= maxEntries) {
+        const oldest = byToken.keys().next();
+        if (oldest.done !== true) remove(oldest.value);
+      }
+      byToken.set(tokenHash, { session, fetchedAt: now, activityAt: 0 });
+      tokenOf.set(session.id, tokenHash);
+    },
+    touch(entry, now) {
+      const s = entry.session;
+      if (now <= s.lastSeenAt) return s;
+      const idleMs = s.idleExpiresAt - s.lastSeenAt;
+      entry.activityAt = now;
+      entry.session = { ...s, lastSeenAt: now, idleExpiresAt: now + idleMs };
+      return entry.session;
+    },
+    evictSession(sessionId) {
+      const t = tokenOf.get(sessionId);
+      if (t !== undefined) remove(t);
+    },
+    forget: remove,
+    clear() {
+      byToken.clear();
+      tokenOf.clear();
+    },
+    get size() {
+      return byToken.size;
+    },
+  };
+}
