@@ -1,0 +1,201 @@
+/**
+ * Appointments: a patient, a provider and a time window. The minimum the identity layer needs
+ * (visit links are bound to one; the visit-scoped session ends with it); the reminders issue
+ * extends it. Writes are audited in the same transaction, with ids only: an appointment's time is
+ * PHI-adjacent and stays out of the chain. Who may book or read is the access policy's job.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AuditAction, AuditOutcome, type AuditLog } from '../audit/index.ts';
+import type { Db, Sql } from '../db/types.ts';
+import { AppError, ErrorCode } from '../errors.ts';
+import { actorFields, isUuid, type ActionContext } from './action-context.ts';
+
+export const AppointmentStatus = { scheduled: 'scheduled', cancelled: 'cancelled', completed: 'completed' } as const;
+export type AppointmentStatus = (typeof AppointmentStatus)[keyof typeof AppointmentStatus];
+
+export interface Appointment {
+  readonly id: string;
+  readonly patientId: string;
+  readonly providerId: string;
+  readonly startsAt: Date;
+  readonly endsAt: Date;
+  readonly status: AppointmentStatus;
+}
+
+export interface AppointmentInput {
+  readonly patientId: string;
+  readonly providerId: string;
+  readonly startsAt: Date;
+  readonly endsAt: Date;
+}
+
+/** Codes this store throws beyond the shared ones (`validation_failed`, `not_found`). */
+export const AppointmentErrorCode = {
+  /** 409: a completed appointment cannot be cancelled. */
+  completed: 'appointment_completed',
+} as const;
+export type AppointmentErrorCode = (typeof AppointmentErrorCode)[keyof typeof AppointmentErrorCode];
+
+export const APPOINTMENT_LIMITS = {
+  maxDurationMs: 12 * 60 * 60_000,
+  /** listForProvider: the widest window one call may ask for. */
+  maxWindowMs: 366 * 24 * 60 * 60_000,
+  maxListRows: 1000,
+} as const;
+
+/** The booking body as routes receive it (ISO 8601 with offset); convert with `new Date(...)`. */
+export const AppointmentInputSchema = z.strictObject({
+  patientId: z.uuid(),
+  providerId: z.uuid(),
+  startsAt: z.iso.datetime({ offset: true }),
+  endsAt: z.iso.datetime({ offset: true }),
+});
+
+export interface AppointmentStore {
+  /** Validates (active provider, end after start, at most 12 h, live patient) and books; audited `appointment.create`. */
+  create(input: AppointmentInput, ctx: ActionContext): Promise<Appointment>;
+  /** null when unknown (or not a UUID). */
+  get(id: string): Promise<Appointment | null>;
+  /** Appointments overlapping [from, to), by start time. At most 1000; the window at most 366 days. */
+  listForProvider(providerId: string, from: Date, to: Date): Promise<Appointment[]>;
+  /** The patient's appointments by start time (at most 1000, newest kept). */
+  listForPatient(patientId: string): Promise<Appointment[]>;
+  /** Audited `appointment.cancel`. Cancelling a cancelled appointment returns it unchanged (no new record). 409 when completed. */
+  cancel(id: string, ctx: ActionContext): Promise<Appointment>;
+}
+
+interface AppointmentRow {
+  id: string;
+  patient_id: string;
+  provider_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  status: AppointmentStatus;
+}
+
+const COLUMNS = 'id, patient_id, provider_id, starts_at, ends_at, status';
+
+function toAppointment(r: AppointmentRow): Appointment {
+  return { id: r.id, patientId: r.patient_id, providerId: r.provider_id, startsAt: r.starts_at, endsAt: r.ends_at, status: r.status };
+}
+
+function invalid(path: string, message: string): AppError {
+  return new AppError(400, ErrorCode.validation, 'appointment input failed validation', { fields: [{ path, message }] });
+}
+
+function validDate(d: Date): boolean {
+  return d instanceof Date && Number.isFinite(d.getTime());
+}
+
+function checkTimes(startsAt: Date, endsAt: Date): void {
+  if (!validDate(startsAt)) throw invalid('startsAt', 'Expected a valid date-time');
+  if (!validDate(endsAt)) throw invalid('endsAt', 'Expected a valid date-time');
+  const ms = endsAt.getTime() - startsAt.getTime();
+  if (ms <= 0) throw invalid('endsAt', 'Must be after startsAt');
+  if (ms > APPOINTMENT_LIMITS.maxDurationMs) throw invalid('endsAt', 'An appointment lasts at most 12 hours');
+}
+
+export function createAppointmentStore(deps: { readonly db: Db; readonly audit: AuditLog }): AppointmentStore {
+  const { db, audit } = deps;
+
+  const get = async (sql: Sql, id: string): Promise<Appointment | null> => {
+    if (!isUuid(id)) return null;
+    const [row] = await sql.query<AppointmentRow>(`SELECT ${COLUMNS} FROM appointments WHERE id = $1`, [id]);
+    return row ? toAppointment(row) : null;
+  };
+
+  return {
+    async create(input, ctx) {
+      checkTimes(input.startsAt, input.endsAt);
+      if (!isUuid(input.providerId)) throw invalid('providerId', 'Expected a UUID');
+      if (!isUuid(input.patientId)) throw invalid('patientId', 'Expected a UUID');
+      return db.transaction(async (tx) => {
+        const provider = await tx.query(
+          `SELECT 1 FROM users WHERE id = $1 AND kind = 'staff' AND role = 'provider' AND status = 'active'`,
+          [input.providerId],
+        );
+        if (provider.length === 0) throw invalid('providerId', 'Not an active provider');
+        // FOR SHARE: an erase running concurrently cannot slip in between this check and the insert.
+        const patient = await tx.query('SELECT 1 FROM patients WHERE id = $1 AND erased_at IS NULL FOR SHARE', [input.patientId]);
+        if (patient.length === 0) throw new AppError(404, ErrorCode.notFound, 'patient not found');
+        const id = randomUUID();
+        const [row] = await tx.query<AppointmentRow>(
+          `INSERT INTO appointments (id, patient_id, provider_id, starts_at, ends_at, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+          [id, input.patientId, input.providerId, input.startsAt, input.endsAt, isUuid(ctx.actorId ?? '') ? ctx.actorId : null],
+        );
+        if (!row) throw new Error('appointment insert returned no row');
+        await audit.append(
+          {
+            ...actorFields(ctx),
+            action: AuditAction.appointmentCreate,
+            resourceType: 'appointment',
+            resourceId: id,
+            patientId: input.patientId,
+            outcome: AuditOutcome.success,
+            details: { providerId: input.providerId, durationMinutes: Math.round((input.endsAt.getTime() - input.startsAt.getTime()) / 60_000) },
+          },
+          tx,
+        );
+        return toAppointment(row);
+      });
+    },
+
+    get: (id) => get(db, id),
+
+    async listForProvider(providerId, from, to) {
+      if (!validDate(from)) throw invalid('from', 'Expected a valid date-time');
+      if (!validDate(to)) throw invalid('to', 'Expected a valid date-time');
+      if (to.getTime() <= from.getTime()) throw invalid('to', 'Must be after from');
+      if (to.getTime() - from.getTime() > APPOINTMENT_LIMITS.maxWindowMs) throw invalid('to', 'The window is at most 366 days');
+      if (!isUuid(providerId)) return [];
+      const rows = await db.query<AppointmentRow>(
+        `SELECT ${COLUMNS} FROM appointments
+          WHERE provider_id = $1 AND starts_at < $3 AND ends_at > $2
+          ORDER BY starts_at, id LIMIT ${APPOINTMENT_LIMITS.maxListRows}`,
+        [providerId, from, to],
+      );
+      return rows.map(toAppointment);
+    },
+
+    async listForPatient(patientId) {
+      if (!isUuid(patientId)) return [];
+      const rows = await db.query<AppointmentRow>(
+        `SELECT * FROM (SELECT ${COLUMNS} FROM appointments WHERE patient_id = $1 ORDER BY starts_at DESC, id DESC LIMIT ${APPOINTMENT_LIMITS.maxListRows}) AS recent
+          ORDER BY starts_at, id`,
+        [patientId],
+      );
+      return rows.map(toAppointment);
+    },
+
+    async cancel(id, ctx) {
+      if (!isUuid(id)) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<AppointmentRow>(
+          `UPDATE appointments SET status = 'cancelled', updated_at = now()
+            WHERE id = $1 AND status = 'scheduled' RETURNING ${COLUMNS}`,
+          [id],
+        );
+        if (!row) {
+          const current = await get(tx, id);
+          if (current === null) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
+          if (current.status === AppointmentStatus.cancelled) return current;
+          throw new AppError(409, AppointmentErrorCode.completed, 'A completed appointment cannot be cancelled');
+        }
+        await audit.append(
+          {
+            ...actorFields(ctx),
+            action: AuditAction.appointmentCancel,
+            resourceType: 'appointment',
+            resourceId: id,
+            patientId: row.patient_id,
+            outcome: AuditOutcome.success,
+          },
+          tx,
+        );
+        return toAppointment(row);
+      });
+    },
+  };
+}
