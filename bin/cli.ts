@@ -3,13 +3,16 @@
  * matches words, prints help, and turns operator-fixable errors into a message and exit code 2.
  */
 import { StartupError } from '../core/errors.ts';
+import { adminCommands } from './commands/admin.ts';
 import { auditCommands } from './commands/audit.ts';
 import { configCommands } from './commands/config.ts';
 import { dbCommands } from './commands/db.ts';
+import { keysCommands } from './commands/keys.ts';
+import { patientCommands } from './commands/patient.ts';
 import { serverCommands } from './commands/server.ts';
 import type { Command, CommandContext } from './commands/types.ts';
 
-export const COMMANDS: readonly Command[] = [...serverCommands, ...dbCommands, ...auditCommands, ...configCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands];
 
 export const EXIT_USAGE = 2;
 

@@ -17,8 +17,11 @@ import { openDatabase } from '../core/db/open.ts';
 import type { Logger } from '../core/log/logger.ts';
 import { redisHealth } from '../core/redis/connect.ts';
 import { provideRedis } from '../core/redis/provide.ts';
+import { loadMasterKeyring } from '../core/crypto/index.ts';
 import { createApp, createLifecycle } from '../gateway/app.ts';
+import { createIdentity } from '../gateway/identity.ts';
 import { startHttpServer } from '../gateway/server.ts';
+import { createWsHub } from '../gateway/ws/ws-hub.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface RunningProcess {
@@ -87,10 +90,27 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
       await checkpointer.checkpoint();
     });
 
+    const keyring = loadMasterKeyring(config);
+    let listenUrl = '';
+    const identity = createIdentity({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl });
+    closers.push(() => identity.sessions.close());
+    await identity.sessions.ready();
+    identity.sessions.startSweeper(config.sessionSweepIntervalMs);
+
     const lifecycle = createLifecycle();
-    const app = createApp({ config, log, health: [dbHealth(db), redisHealth(redis.client)], metrics: new Registry(), lifecycle });
+    const app = createApp({ config, log, health: [dbHealth(db), redisHealth(redis.client)], metrics: new Registry(), lifecycle }, identity.routes);
     const server = await startHttpServer(app, { config, log, lifecycle });
+    listenUrl = server.url;
     closers.push(() => server.close());
+    const hub = createWsHub({
+      authenticate: identity.authenticateUpgrade,
+      sessions: identity.sessions,
+      originAllowed: identity.originAllowed,
+      log,
+      touch: (session) => identity.sessions.touch(session.id),
+    });
+    hub.attach(server.server);
+    closers.push(() => hub.close());
     log.info({ url: server.url, engine: db.kind, redis: redis.embedded ? 'private' : 'external' }, 'telehealth gateway listening');
 
     let closing: Promise<void> | undefined;
@@ -100,6 +120,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
       close(reason = 'shutdown') {
         closing ??= (async () => {
           // Stop taking requests first; then record the stop while the database is still open.
+          await hub.close();
           await server.close();
           await audit.append({ actorType: 'system', actorId: 'gateway', action: AuditAction.systemStop, outcome: 'success', details: { reason } });
           await closeAll(closers);

@@ -30,13 +30,24 @@ export class AppError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: readonly FieldError[] | undefined;
+  /** For 429/503: seconds the client should wait, sent as Retry-After. */
+  readonly retryAfterSec: number | undefined;
+  /** Extra client-safe fields added to the error body (e.g. `opensAt` of a visit link). Never PHI. */
+  readonly extra: Readonly<Record<string, string | number | boolean>> | undefined;
 
-  constructor(status: number, code: string, message: string, options?: { fields?: readonly FieldError[]; cause?: unknown }) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options?: { fields?: readonly FieldError[]; cause?: unknown; retryAfterSec?: number; extra?: Readonly<Record<string, string | number | boolean>> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.status = status;
     this.code = code;
     this.fields = options?.fields;
+    this.retryAfterSec = options?.retryAfterSec;
+    this.extra = options?.extra;
   }
 }
 

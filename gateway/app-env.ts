@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { Logger } from '../core/log/logger.ts';
+import type { RequestAuth } from './auth/request-auth-types.ts';
 
 export interface AppVariables {
   /** Inbound X-Request-Id when it is short and safe, otherwise a fresh UUID; echoed on every response. */
@@ -14,6 +15,8 @@ export interface AppVariables {
   readonly log: Logger;
   /** Socket peer address, or the proxy-reported client address when TRUST_PROXY is on. */
   readonly clientIp: string;
+  /** Present once the session middleware authenticated the request. */
+  readonly auth?: RequestAuth;
 }
 
 export interface AppEnv {

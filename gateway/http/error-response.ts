@@ -16,10 +16,17 @@ export interface ErrorBody {
   };
 }
 
-export function errorResponse(c: Context<AppEnv>, status: number, code: string, message: string, fields?: readonly FieldError[]): Response {
+export function errorResponse(
+  c: Context<AppEnv>,
+  status: number,
+  code: string,
+  message: string,
+  fields?: readonly FieldError[],
+  extra?: Readonly<Record<string, string | number | boolean>>,
+): Response {
   const safeStatus = (status >= 400 && status <= 599 ? status : 500) as ContentfulStatusCode;
   const body: ErrorBody = {
-    error: { code, message, ...(fields !== undefined && fields.length > 0 ? { fields } : {}), requestId: c.get('requestId') },
+    error: { ...extra, code, message, ...(fields !== undefined && fields.length > 0 ? { fields } : {}), requestId: c.get('requestId') },
   };
   return c.json(body, safeStatus);
 }

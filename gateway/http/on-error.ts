@@ -27,7 +27,8 @@ const BY_STATUS: Readonly<Record<number, readonly [ErrorCode, string]>> = {
 };
 
 export function handleError(err: Error, c: Context<AppEnv>): Response {
-  if (err instanceof AppError && err.status < 500) return errorResponse(c, err.status, err.code, err.message, err.fields);
+  if (err instanceof AppError && err.retryAfterSec !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
+  if (err instanceof AppError && err.status < 500) return errorResponse(c, err.status, err.code, err.message, err.fields, err.extra);
   if (err instanceof AppError && err.status > 500) {
     // 502/503/504 tell the client to retry; their messages are written for clients (AppError contract).
     logError(c, err, 'dependency failure');

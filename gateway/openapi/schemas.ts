@@ -26,6 +26,7 @@ export const ErrorResponseSchema = z
       message: z.string().openapi({ description: 'Human-readable; never contains PHI, secrets or internals.' }),
       fields: z.array(FieldErrorSchema).optional().openapi({ description: 'Present for validation_failed.' }),
       requestId: z.string().openapi({ description: 'Also in the X-Request-Id header; quote it when reporting a problem.' }),
+      opensAt: z.string().optional().openapi({ description: 'Present for link_not_yet_valid: when the visit link starts working.' }),
     }),
   })
   .openapi('ErrorResponse', { description: 'Every error response has this shape.' });

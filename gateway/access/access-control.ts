@@ -1,0 +1,83 @@
+/**
+ * Binds the pure policy (policy.ts) to a request: loads the relationship facts it needs from the
+ * database, records every denial in the audit chain, and marks the request when a break-glass
+ * grant is what allowed it, so the records the route writes next carry the flag. Denials answer
+ * one generic 403: the caller learns that access was refused, not why or what exists.
+ */
+import type { Context } from 'hono';
+import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
+import type { Db } from '../../core/db/types.ts';
+import { AppError, ErrorCode } from '../../core/errors.ts';
+import type { Principal } from '../../core/identity/principal.ts';
+import type { AppEnv } from '../app-env.ts';
+import { auditContext, requireAuth } from '../auth/request-auth.ts';
+import { decide, needsFacts, type Action, type Decision, type DenyReason, type Facts, type Resource } from './policy.ts';
+
+export interface BreakGlassLookup {
+  activeGrant(providerId: string, patientId: string): Promise<{ readonly id: string } | null>;
+}
+
+export interface AccessControl {
+  /** Allows or throws 403 (audited). Returns the decision for callers that care about break-glass. */
+  authorize(c: Context<AppEnv>, action: Action, resource: Resource): Promise<Decision & { allow: true }>;
+  /** Refuse (audited, 403) for a rule the route enforces itself, e.g. "providers list only their own". */
+  deny(c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never>;
+  /** The decision without side effects (lists filter with it). */
+  check(principal: Principal, action: Action, resource: Resource): Promise<Decision>;
+}
+
+function patientOf(resource: Resource): string | null {
+  return resource.type === 'patient' || resource.type === 'appointment' ? resource.patientId : null;
+}
+
+function resourceIdOf(resource: Resource): string | null {
+  switch (resource.type) {
+    case 'system':
+      return null;
+    case 'user':
+      return resource.userId;
+    case 'patient':
+      return resource.patientId;
+    case 'appointment':
+      return resource.appointmentId;
+  }
+}
+
+export function createAccessControl(deps: { readonly db: Db; readonly audit: AuditLog; readonly breakGlass: BreakGlassLookup }): AccessControl {
+  const facts = async (principal: Principal, resource: Resource): Promise<Facts> => {
+    const patientId = patientOf(resource);
+    if (patientId === null || principal.kind !== 'staff') return { careTeam: false, breakGlassId: null };
+    const rows = await deps.db.query('SELECT 1 FROM care_team WHERE provider_id = $1 AND patient_id = $2', [principal.userId, patientId]);
+    if (rows.length > 0) return { careTeam: true, breakGlassId: null };
+    const grant = await deps.breakGlass.activeGrant(principal.userId, patientId);
+    return { careTeam: false, breakGlassId: grant?.id ?? null };
+  };
+
+  const check = async (principal: Principal, action: Action, resource: Resource): Promise<Decision> =>
+    decide(principal, action, resource, needsFacts(principal, action, resource) ? await facts(principal, resource) : undefined);
+
+  const deny = async (c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never> => {
+    await deps.audit.append({
+      ...auditContext(c),
+      action: AuditAction.accessDenied,
+      resourceType: resource.type,
+      resourceId: resourceIdOf(resource),
+      patientId: patientOf(resource),
+      outcome: 'denied',
+      details: { action, reason },
+    });
+    throw new AppError(403, ErrorCode.forbidden, 'You do not have access to this resource');
+  };
+
+  return {
+    check,
+    deny,
+    async authorize(c, action, resource) {
+      const auth = requireAuth(c);
+      const decision = await check(auth.principal, action, resource);
+      if (!decision.allow) return deny(c, action, resource, decision.reason);
+      if (decision.breakGlassId !== null) auth.breakGlassId = decision.breakGlassId;
+      return decision;
+    },
+  };
+}

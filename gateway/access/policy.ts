@@ -1,0 +1,147 @@
+/**
+ * The access policy: the one place that answers "may principal P do action A on resource R".
+ * Deny by default. A decision depends only on the principal's role (or patient scope), the
+ * resource, and two relationship facts the caller loads (is the provider on the patient's care
+ * team; does the provider hold an active break-glass grant for the patient). Pure and
+ * synchronous, so the whole rule table is unit-testable and reviewable at a glance.
+ *
+ * Minimum necessary (45 CFR 164.502(b)) is expressed as separate actions for separate views:
+ * schedulers read a patient's contact view (name, channels, time zone), never the clinical view
+ * (date of birth, MRN) and never message metadata; auditors read the audit log and nothing else.
+ */
+import type { Principal, StaffRole } from '../../core/identity/principal.ts';
+
+export const Action = {
+  /** Own session: time left, extend, logout. */
+  sessionSelf: 'session.self',
+  userManage: 'user.manage',
+  sessionManage: 'session.manage',
+  careTeamManage: 'care_team.manage',
+  patientCreate: 'patient.create',
+  patientList: 'patient.list',
+  /** Contact view: names, phone, email, time zone. */
+  patientReadContact: 'patient.read_contact',
+  /** Clinical view: everything in the record, including date of birth and MRN. */
+  patientReadClinical: 'patient.read_clinical',
+  patientUpdate: 'patient.update',
+  enrollmentCreate: 'enrollment.create',
+  appointmentCreate: 'appointment.create',
+  appointmentRead: 'appointment.read',
+  appointmentList: 'appointment.list',
+  appointmentCancel: 'appointment.cancel',
+  visitLinkManage: 'visit_link.manage',
+  breakGlassRequest: 'break_glass.request',
+  breakGlassReview: 'break_glass.review',
+  auditRead: 'audit.read',
+  /** Who messaged whom and when (issue 4). Never schedulers. */
+  messageMetadataRead: 'message.metadata_read',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+export type Resource =
+  | { readonly type: 'system' }
+  | { readonly type: 'user'; readonly userId: string }
+  | { readonly type: 'patient'; readonly patientId: string }
+  | { readonly type: 'appointment'; readonly appointmentId: string; readonly patientId: string; readonly providerId: string };
+
+/** Relationship facts, loaded by the caller only when a rule needs them. */
+export interface Facts {
+  readonly careTeam: boolean;
+  /** Id of the provider's active break-glass grant for this patient, if any. */
+  readonly breakGlassId: string | null;
+}
+
+/**
+ * How a role may perform an action:
+ * - `any`: on any resource of the action;
+ * - `careTeam`: a provider, for patients on their care team — or under an active break-glass
+ *   grant, in which case the decision carries the grant so every audit record is flagged;
+ * - `ownAppointment`: a provider, for appointments they are the provider of, else as `careTeam`;
+ * - `ownVisit`: a visit-scoped patient session, for its one appointment.
+ */
+export type Rule = 'any' | 'careTeam' | 'ownAppointment' | 'ownVisit';
+
+export type Subject = StaffRole | 'patient_visit' | 'patient_messaging';
+
+export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule } } = {
+  [Action.sessionSelf]: { provider: 'any', scheduler: 'any', admin: 'any', auditor: 'any', privacy_officer: 'any', patient_visit: 'any', patient_messaging: 'any' },
+  [Action.userManage]: { admin: 'any' },
+  [Action.sessionManage]: { admin: 'any' },
+  [Action.careTeamManage]: { admin: 'any' },
+  [Action.patientCreate]: { scheduler: 'any', provider: 'any' },
+  [Action.patientList]: { scheduler: 'any', provider: 'any' },
+  [Action.patientReadContact]: { scheduler: 'any', provider: 'careTeam' },
+  [Action.patientReadClinical]: { provider: 'careTeam' },
+  [Action.patientUpdate]: { scheduler: 'any', provider: 'careTeam' },
+  [Action.enrollmentCreate]: { scheduler: 'any', provider: 'careTeam' },
+  [Action.appointmentCreate]: { scheduler: 'any', provider: 'careTeam' },
+  [Action.appointmentRead]: { scheduler: 'any', provider: 'ownAppointment', patient_visit: 'ownVisit' },
+  [Action.appointmentList]: { scheduler: 'any', provider: 'any' },
+  [Action.appointmentCancel]: { scheduler: 'any', provider: 'ownAppointment' },
+  [Action.visitLinkManage]: { scheduler: 'any', provider: 'ownAppointment' },
+  [Action.breakGlassRequest]: { provider: 'any' },
+  [Action.breakGlassReview]: { privacy_officer: 'any' },
+  [Action.auditRead]: { auditor: 'any', privacy_officer: 'any' },
+  [Action.messageMetadataRead]: { provider: 'careTeam' },
+};
+
+export const DenyReason = {
+  /** The role (or patient scope) may never do this. */
+  role: 'role',
+  /** The role may, but not on this resource (not on the care team, not their appointment). */
+  relationship: 'relationship',
+  /** The rule needs a kind of resource this is not. */
+  resource: 'resource',
+} as const;
+export type DenyReason = (typeof DenyReason)[keyof typeof DenyReason];
+
+export type Decision =
+  | { readonly allow: true; readonly breakGlassId: string | null }
+  | { readonly allow: false; readonly reason: DenyReason };
+
+export function subjectOf(p: Principal): Subject {
+  if (p.kind === 'staff') return p.role;
+  return p.scope === 'visit' ? 'patient_visit' : 'patient_messaging';
+}
+
+/** The rule that applies, or undefined when the subject may never perform the action. */
+export function ruleFor(p: Principal, action: Action): Rule | undefined {
+  return RULES[action][subjectOf(p)];
+}
+
+/** True when deciding needs the relationship facts (so callers skip the database otherwise). */
+export function needsFacts(p: Principal, action: Action, resource: Resource): boolean {
+  const rule = ruleFor(p, action);
+  if (rule === 'careTeam') return resource.type === 'patient' || resource.type === 'appointment';
+  if (rule === 'ownAppointment') return resource.type === 'appointment' && p.kind === 'staff' && resource.providerId !== p.userId;
+  return false;
+}
+
+const ALLOW: Decision = { allow: true, breakGlassId: null };
+const deny = (reason: DenyReason): Decision => ({ allow: false, reason });
+
+function viaRelationship(facts: Facts | undefined): Decision {
+  if (facts?.careTeam === true) return ALLOW;
+  if (facts !== undefined && facts.breakGlassId !== null) return { allow: true, breakGlassId: facts.breakGlassId };
+  return deny(DenyReason.relationship);
+}
+
+export function decide(p: Principal, action: Action, resource: Resource, facts?: Facts): Decision {
+  const rule = ruleFor(p, action);
+  switch (rule) {
+    case undefined:
+      return deny(DenyReason.role);
+    case 'any':
+      return ALLOW;
+    case 'careTeam':
+      if (resource.type !== 'patient' && resource.type !== 'appointment') return deny(DenyReason.resource);
+      return viaRelationship(facts);
+    case 'ownAppointment':
+      if (resource.type !== 'appointment') return deny(DenyReason.resource);
+      if (p.kind === 'staff' && resource.providerId === p.userId) return ALLOW;
+      return viaRelationship(facts);
+    case 'ownVisit':
+      if (resource.type !== 'appointment' || p.kind !== 'patient') return deny(DenyReason.resource);
+      return p.appointmentId === resource.appointmentId && p.patientId === resource.patientId ? ALLOW : deny(DenyReason.relationship);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Every route × every role: the expected allow/deny, exercised through the real app (real
+ * session store on Redis, real database, the real policy). "Deny" means 403 `forbidden` plus an
+ * `access.denied` audit record; "allow" means the request got past authorization (whatever the
+ * handler then answered). Anonymous callers get 401 on every guarded route. A route missing
+ * from this table fails the coverage test, so new routes must declare who may call them.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectRedis, type Redis } from '../../core/redis/connect.ts';
+import { openTestDb, type TestDb } from '../../test/helpers/databases.ts';
+import { identityHarness, type SeededStaff } from '../testing/identity-harness.ts';
+
+const SUBJECTS = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer', 'patient_visit', 'patient_messaging'] as const;
+type Subject = (typeof SUBJECTS)[number];
+type Expect = 'allow' | 'deny';
+
+interface World {
+  h: ReturnType<typeof identityHarness>;
+  provider: SeededStaff;
+  otherProvider: SeededStaff;
+  /** On the provider's care team. */
+  P: string;
+  /** On nobody's care team. */
+  Q: string;
+  /** P's appointment with the provider. */
+  AP: string;
+  /** Q's appointment with the other provider. */
+  AQ: string;
+}
+
+interface Req {
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+interface Case {
+  readonly route: string;
+  readonly label?: string;
+  readonly allowed: readonly Subject[] | 'public';
+  /** Builds the concrete request; may seed fresh resources so destructive calls don't interfere. */
+  readonly request: (w: World) => Req | Promise<Req>;
+}
+
+const hour = 3_600_000;
+const window = () => `from=${encodeURIComponent(new Date(Date.now() - hour).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 24 * hour).toISOString())}`;
+const STAFF = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer'] as const;
+const ALL = SUBJECTS;
+const path = (p: string, body?: unknown) => () => ({ path: p, ...(body === undefined ? {} : { body }) });
+const freshStaff = async (w: World) => (await w.h.seedStaff('scheduler')).id;
+const freshAppointment = async (w: World, patient: 'P' | 'Q') => (patient === 'P' ? await w.h.seedAppointment(w.P, w.provider.id) : await w.h.seedAppointment(w.Q, w.otherProvider.id)).id;
+
+const CASES: readonly Case[] = [
+  { route: 'POST /auth/login', allowed: 'public', request: path('/auth/login', { username: 'nobody-here', password: 'wrong password' }) },
+  { route: 'POST /auth/mfa', allowed: 'public', request: path('/auth/mfa', { challenge: 'x'.repeat(43), code: '123456' }) },
+  { route: 'POST /auth/mfa/enroll', allowed: 'public', request: path('/auth/mfa/enroll', { challenge: 'x'.repeat(43) }) },
+  { route: 'POST /auth/mfa/enroll/confirm', allowed: 'public', request: path('/auth/mfa/enroll/confirm', { challenge: 'x'.repeat(43), code: '123456' }) },
+  { route: 'GET /auth/session', allowed: ALL, request: path('/auth/session') },
+  { route: 'POST /auth/session/extend', allowed: ALL, request: path('/auth/session/extend') },
+  { route: 'POST /auth/logout', allowed: ALL, request: path('/auth/logout') },
+  { route: 'POST /auth/recovery-codes', allowed: STAFF, request: path('/auth/recovery-codes', { password: 'not the password', code: '000000' }) },
+
+  { route: 'POST /admin/users', allowed: ['admin'], request: () => ({ path: '/admin/users', body: { username: `u-${randomUUID().slice(0, 8)}`, displayName: 'New Person', role: 'scheduler', password: 'a much longer passphrase for tests 9' } }) },
+  { route: 'GET /admin/users', allowed: ['admin'], request: path('/admin/users') },
+  { route: 'PATCH /admin/users/{id}', allowed: ['admin'], request: async (w) => ({ path: `/admin/users/${await freshStaff(w)}`, body: { displayName: 'Renamed' } }) },
+  { route: 'POST /admin/users/{id}/mfa-reset', allowed: ['admin'], request: async (w) => ({ path: `/admin/users/${await freshStaff(w)}/mfa-reset` }) },
+  { route: 'POST /admin/users/{id}/unlock', allowed: ['admin'], request: async (w) => ({ path: `/admin/users/${await freshStaff(w)}/unlock` }) },
+  { route: 'GET /admin/users/{id}/sessions', allowed: ['admin'], request: (w) => ({ path: `/admin/users/${w.provider.id}/sessions` }) },
+  { route: 'DELETE /admin/sessions/{id}', allowed: ['admin'], request: async (w) => ({ path: `/admin/sessions/${(await w.h.staffSession(w.otherProvider)).session.id}` }) },
+  { route: 'PUT /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${w.Q}` }) },
+  { route: 'DELETE /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: async (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${await w.h.seedPatient()}` }) },
+
+  { route: 'POST /patients', allowed: ['provider', 'scheduler'], request: path('/patients', { givenName: 'Grace', familyName: 'Hopper', timeZone: 'UTC' }) },
+  { route: 'GET /patients', allowed: ['provider', 'scheduler'], request: path('/patients') },
+  { route: 'GET /patients/{id}', label: 'own care team', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/patients/${w.P}` }) },
+  { route: 'GET /patients/{id}', label: 'not on care team', allowed: ['scheduler'], request: (w) => ({ path: `/patients/${w.Q}` }) },
+  { route: 'PATCH /patients/{id}', label: 'own care team', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/patients/${w.P}`, body: { timeZone: 'Europe/Paris' } }) },
+  { route: 'PATCH /patients/{id}', label: 'not on care team', allowed: ['scheduler'], request: (w) => ({ path: `/patients/${w.Q}`, body: { timeZone: 'Europe/Paris' } }) },
+  { route: 'POST /patients/{id}/enrollment-codes', label: 'own care team', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/patients/${w.P}/enrollment-codes` }) },
+  { route: 'POST /patients/{id}/enrollment-codes', label: 'not on care team', allowed: ['scheduler'], request: (w) => ({ path: `/patients/${w.Q}/enrollment-codes` }) },
+  { route: 'POST /enroll', allowed: 'public', request: path('/enroll', { code: 'AAAA-BBBB-CCCC-DDDD' }) },
+
+  {
+    route: 'POST /appointments',
+    label: 'own care team',
+    allowed: ['provider', 'scheduler'],
+    request: (w) => ({ path: '/appointments', body: { patientId: w.P, providerId: w.provider.id, startsAt: new Date(Date.now() + hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString() } }),
+  },
+  {
+    route: 'POST /appointments',
+    label: 'not on care team',
+    allowed: ['scheduler'],
+    request: (w) => ({ path: '/appointments', body: { patientId: w.Q, providerId: w.provider.id, startsAt: new Date(Date.now() + hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString() } }),
+  },
+  { route: 'GET /appointments', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/appointments?providerId=${w.provider.id}&${window()}` }) },
+  { route: 'GET /appointments/{id}', label: 'own', allowed: ['provider', 'scheduler', 'patient_visit'], request: (w) => ({ path: `/appointments/${w.AP}` }) },
+  { route: 'GET /appointments/{id}', label: 'someone else’s', allowed: ['scheduler'], request: (w) => ({ path: `/appointments/${w.AQ}` }) },
+  { route: 'POST /appointments/{id}/cancel', label: 'own', allowed: ['provider', 'scheduler'], request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'P')}/cancel` }) },
+  { route: 'POST /appointments/{id}/cancel', label: 'someone else’s', allowed: ['scheduler'], request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'Q')}/cancel` }) },
+  { route: 'POST /appointments/{id}/visit-links', label: 'own', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/appointments/${w.AP}/visit-links` }) },
+  { route: 'POST /appointments/{id}/visit-links', label: 'someone else’s', allowed: ['scheduler'], request: (w) => ({ path: `/appointments/${w.AQ}/visit-links` }) },
+  {
+    route: 'DELETE /visit-links/{id}',
+    allowed: ['provider', 'scheduler'],
+    request: async (w) => ({ path: `/visit-links/${(await w.h.identity.visitLinks.create(w.AP, { actorType: 'user', actorId: w.provider.id })).id}` }),
+  },
+  { route: 'POST /visit-links/redeem', allowed: 'public', request: path('/visit-links/redeem', { token: 'A'.repeat(43) }) },
+
+  { route: 'POST /break-glass', allowed: ['provider'], request: (w) => ({ path: '/break-glass', body: { patientId: w.Q, reason: 'Unconscious in the emergency department', password: 'not the password', code: '000000' } }) },
+  { route: 'GET /break-glass/reviews', allowed: ['privacy_officer'], request: path('/break-glass/reviews') },
+  { route: 'POST /break-glass/{id}/review', allowed: ['privacy_officer'], request: () => ({ path: `/break-glass/${randomUUID()}/review`, body: { outcome: 'justified' } }) },
+
+  { route: 'GET /audit/events', allowed: ['auditor', 'privacy_officer'], request: () => ({ path: `/audit/events?${window()}` }) },
+  { route: 'GET /audit/verify', allowed: ['auditor', 'privacy_officer'], request: path('/audit/verify') },
+];
+
+/** Routes every caller may reach without a session and that carry no identity data. */
+const OPERATIONAL = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/style.css']);
+
+describe('route × role matrix', () => {
+  let t: TestDb;
+  let redis: Redis;
+  let w: World;
+  const tokens = new Map<Subject, () => Promise<string>>();
+
+  beforeAll(async () => {
+    t = await openTestDb('pglite');
+    redis = await connectRedis(inject('redisUrl'));
+    const h = identityHarness({ db: t.db, redis });
+    const provider = await h.seedStaff('provider');
+    const otherProvider = await h.seedStaff('provider');
+    const P = await h.seedPatient();
+    const Q = await h.seedPatient({ givenName: 'Quinn' });
+    await h.addToCareTeam(provider.id, P);
+    await h.addToCareTeam(otherProvider.id, Q);
+    const AP = (await h.seedAppointment(P, provider.id)).id;
+    const AQ = (await h.seedAppointment(Q, otherProvider.id)).id;
+    w = { h, provider, otherProvider, P, Q, AP, AQ };
+    const staff = { provider, scheduler: await h.seedStaff('scheduler'), admin: await h.seedStaff('admin'), auditor: await h.seedStaff('auditor'), privacy_officer: await h.seedStaff('privacy_officer') };
+    for (const role of STAFF) tokens.set(role, async () => (await h.staffSession(staff[role])).token);
+    tokens.set('patient_visit', async () => (await h.patientSession(P, 'visit', AP)).token);
+    tokens.set('patient_messaging', async () => (await h.patientSession(P, 'messaging')).token);
+  });
+
+  afterAll(async () => {
+    await w.h.close();
+    redis.disconnect();
+    await t.dispose();
+  });
+
+  it('covers every route the gateway serves', () => {
+    const doc = w.h.app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });
+    const served = new Set<string>();
+    for (const [p, item] of Object.entries(doc.paths ?? {})) {
+      for (const m of ['get', 'post', 'put', 'patch', 'delete'] as const) if (item[m] !== undefined) served.add(`${m.toUpperCase()} ${p}`);
+    }
+    const tabled = new Set(CASES.map((c) => c.route));
+    const missing = [...served].filter((r) => !tabled.has(r) && !OPERATIONAL.has(r));
+    const stale = [...tabled].filter((r) => !served.has(r));
+    expect({ missing, stale }).toEqual({ missing: [], stale: [] });
+  });
+
+  describe.each(CASES.map((c) => [`${c.route}${c.label === undefined ? '' : ` (${c.label})`}`, c] as const))('%s', (_name, c) => {
+    const method = c.route.split(' ')[0] ?? 'GET';
+
+    it.each(SUBJECTS)('%s', async (subject) => {
+      const { path: p, body } = await c.request(w);
+      const before = (await w.h.auditRows('access.denied')).length;
+      const token = await (tokens.get(subject) ?? (() => Promise.reject(new Error('no token'))))();
+      const res = await w.h.call(method, p, token, body);
+      const json = res.status === 204 ? null : ((await res.json()) as { error?: { code?: string } });
+      const denied = res.status === 403 && json?.error?.code === 'forbidden';
+      const expected: Expect = c.allowed === 'public' || c.allowed.includes(subject) ? 'allow' : 'deny';
+      expect({ subject, outcome: denied ? 'deny' : 'allow', status: res.status }).toMatchObject({ subject, outcome: expected });
+      expect(res.status).not.toBe(500);
+      if (expected === 'allow' && c.allowed !== 'public') expect([401, 403]).not.toContain(res.status === 401 && json?.error?.code === 'invalid_credentials' ? 0 : res.status);
+      const after = (await w.h.auditRows('access.denied')).length;
+      if (expected === 'deny') expect(after).toBe(before + 1);
+    });
+
+    if (c.allowed !== 'public') {
+      it('anonymous → 401', async () => {
+        const { path: p, body } = await c.request(w);
+        const res = await w.h.call(method, p, undefined, body);
+        expect(res.status).toBe(401);
+      });
+    }
+  });
+});

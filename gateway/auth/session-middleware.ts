@@ -1,0 +1,112 @@
+/**
+ * Authenticates a request from its session token and enforces CSRF protection for browsers.
+ *
+ * - No credential → 401 `unauthorized`. A credential that is malformed, unknown, expired or
+ *   ended → 401 `session_invalid` (one answer for all: nothing tells a guesser what exists),
+ *   audited as `access.denied` (deduplicated per token for a minute so a client retrying a dead
+ *   token cannot flood the chain).
+ * - Cookie-authenticated state-changing requests must carry the session's CSRF token in
+ *   X-CSRF-Token (synchronizer token; SameSite=Strict is the second layer) and, when the browser
+ *   sends an Origin, an allowed one → 403 `csrf_failed`, audited. Bearer requests are exempt:
+ *   browsers never attach bearer tokens by themselves.
+ * - `touch: false` variant for the "time left" endpoint: reading how long is left must not
+ *   count as activity, or the warning dialog would keep the session alive forever.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { ActorType, AuditAction, type AuditLog } from '../../core/audit/index.ts';
+import { AppError, ErrorCode } from '../../core/errors.ts';
+import { nodeIncoming, requestHeader, type AppEnv } from '../app-env.ts';
+import { CSRF_HEADER, presentedToken, type PresentedToken } from './credentials.ts';
+import { auditContext, CredentialVia } from './request-auth.ts';
+import type { Session } from './sessions/session-store.ts';
+
+export const AuthErrorCode = {
+  sessionInvalid: 'session_invalid',
+  csrfFailed: 'csrf_failed',
+} as const;
+
+export interface SessionMiddlewareDeps {
+  readonly sessions: { authenticate(token: string, opts?: { touch?: boolean }): Promise<Session | undefined> };
+  readonly audit: AuditLog;
+  readonly originAllowed: (origin: string) => boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const DEDUPE_MS = 60_000;
+const DEDUPE_MAX = 10_000;
+
+function sameSecret(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+function presented(c: Context<AppEnv>): PresentedToken | null | undefined {
+  const incoming = nodeIncoming(c);
+  if (incoming !== undefined) return presentedToken(incoming.headers);
+  const authorization = c.req.header('authorization');
+  const cookie = c.req.header('cookie');
+  return presentedToken({ ...(authorization === undefined ? {} : { authorization }), ...(cookie === undefined ? {} : { cookie }) });
+}
+
+export interface SessionMiddleware {
+  /** Requires a valid session and counts the request as activity. */
+  readonly required: MiddlewareHandler<AppEnv>;
+  /** Requires a valid session without counting as activity (time-left polling). */
+  readonly peek: MiddlewareHandler<AppEnv>;
+}
+
+export function createSessionMiddleware(deps: SessionMiddlewareDeps): SessionMiddleware {
+  const recentlyAudited = new Map<string, number>();
+
+  /** `dedupeKey`: refusals of credentials nobody holds a session for are recorded once a minute per key. */
+  const auditRefusal = async (c: Context<AppEnv>, reason: string, dedupeKey: string | null, sessionId: string | null): Promise<void> => {
+    if (dedupeKey !== null) {
+      const now = Date.now();
+      const last = recentlyAudited.get(dedupeKey);
+      if (last !== undefined && now - last < DEDUPE_MS) return;
+      if (recentlyAudited.size >= DEDUPE_MAX) recentlyAudited.clear();
+      recentlyAudited.set(dedupeKey, now);
+    }
+    const ctx = auditContext(c);
+    await deps.audit.append({
+      ...ctx,
+      actorType: sessionId === null ? ActorType.anonymous : ctx.actorType,
+      action: AuditAction.accessDenied,
+      resourceType: 'session',
+      resourceId: sessionId,
+      outcome: 'denied',
+      details: { reason, method: c.req.method },
+    });
+  };
+
+  const build = (touch: boolean): MiddlewareHandler<AppEnv> =>
+    async function session(c, next) {
+      const credential = presented(c);
+      if (credential === undefined) throw new AppError(401, ErrorCode.unauthorized, 'Sign in required');
+      const invalid = (): AppError => new AppError(401, AuthErrorCode.sessionInvalid, 'Your session has ended or is not valid; sign in again');
+      if (credential === null) {
+        await auditRefusal(c, 'malformed_credential', 'malformed', null);
+        throw invalid();
+      }
+      const session = await deps.sessions.authenticate(credential.token, { touch });
+      if (session === undefined) {
+        await auditRefusal(c, 'session_invalid', createHash('sha256').update(credential.token).digest('hex'), null);
+        throw invalid();
+      }
+      c.set('auth', { principal: session.principal, sessionId: session.id, via: credential.via, breakGlassId: null });
+      if (credential.via === CredentialVia.cookie && !SAFE_METHODS.has(c.req.method)) {
+        const origin = requestHeader(c, 'origin');
+        const csrf = requestHeader(c, CSRF_HEADER);
+        const reason = origin !== undefined && !deps.originAllowed(origin) ? 'origin' : csrf === undefined || !sameSecret(csrf, session.csrfToken) ? 'csrf_token' : null;
+        if (reason !== null) {
+          await auditRefusal(c, `csrf_${reason}`, null, session.id);
+          throw new AppError(403, AuthErrorCode.csrfFailed, 'Missing or wrong CSRF token: send the X-CSRF-Token header from your session');
+        }
+      }
+      await next();
+    };
+
+  return { required: build(true), peek: build(false) };
+}
