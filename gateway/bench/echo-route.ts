@@ -1,10 +1,12 @@
 /**
- * Bench-only route module: POST /bench/echo, a strict zod-validated JSON body answered with a
- * small JSON document. Never registered by the real gateway; used by gateway/bench/http-target.ts.
+ * Bench-only route module: POST /bench/echo, session-authenticated, a strict zod-validated JSON
+ * body answered with a small JSON document. Never registered by the real gateway; used by gateway/bench/http-target.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.ts';
 import type { RouteModule } from '../route-module.ts';
 
 const EchoRequest = z.strictObject({
@@ -35,8 +37,9 @@ const echo = createRoute({
   },
 });
 
-export const echoRoutes: RouteModule = (app) => {
-  app.openapi(echo, (c) => {
+/** `authenticate`: the session middleware, so the bench measures the session check every real route pays. */
+export const echoRoutes = (authenticate: MiddlewareHandler<AppEnv>): RouteModule => (app) => {
+  app.openapi({ ...echo, middleware: [authenticate] }, (c) => {
     const body = c.req.valid('json');
     return c.json({ id: randomUUID(), kind: body.kind, priority: body.priority, tagCount: body.tags.length, urgent: body.flags.urgent }, 200);
   });

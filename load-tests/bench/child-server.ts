@@ -1,6 +1,6 @@
 /**
- * Starts a server script as a child process and waits for the port it prints on its first stdout
- * line. Every child is remembered and killed on exit, whatever happens to the harness.
+ * Starts a server script as a child process and waits for the port (optionally followed by a
+ * token) it prints on its first stdout line. Every child is remembered and killed on exit, whatever happens to the harness.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline';
 export interface ChildServer {
   readonly name: string;
   readonly port: number;
+  /** A credential the server printed after its port (`<port> <token>`), when it needs one. */
+  readonly token: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ export async function startChildServer(name: string, script: string): Promise<Ch
   child.once('exit', () => live.delete(child));
   const lines = createInterface({ input: child.stdout });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
+    const [port, token] = await new Promise<[number, string | undefined]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name}: no port within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
       child.once('exit', (code) => {
         clearTimeout(timer);
@@ -35,14 +37,15 @@ export async function startChildServer(name: string, script: string): Promise<Ch
       });
       lines.once('line', (line) => {
         clearTimeout(timer);
-        const n = Number(line.trim());
-        if (Number.isInteger(n) && n > 0) resolve(n);
-        else reject(new Error(`${name}: expected a port on stdout, got "${line.slice(0, 80)}"`));
+        const [first, second] = line.trim().split(' ');
+        const n = Number(first);
+        if (Number.isInteger(n) && n > 0) resolve([n, second]);
+        else reject(new Error(`${name}: expected a port on stdout, got "${line.slice(0, 20)}"`));
       });
     });
     lines.close();
     child.stdout.resume();
-    return { name, port, stop: () => stopChild(child) };
+    return { name, port, token, stop: () => stopChild(child) };
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
