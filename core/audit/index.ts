@@ -4,6 +4,7 @@
  */
 export { ActorType, AuditAction, AuditOutcome, isAuditAction } from './actions.ts';
 export { createAuditLog, type AuditLog, type ChainHead } from './log.ts';
+export { actorFields, type AuditActor } from './actor.ts';
 export { InvalidAuditEntryError, parseAuditEntry, type AuditEntryInput, type AuditRecord } from './entry.ts';
 export { checkDetails, isPhiShapedKey, DETAILS_LIMITS, type AuditDetails, type JsonValue } from './details-guard.ts';
 export { GENESIS_HASH, hashRecord } from './hash.ts';

@@ -10,6 +10,7 @@
  * for a whole record, which is where the cost would otherwise be.
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { isUuid } from '../ids.ts';
 import type { Db, Sql } from '../db/types.ts';
 import { gcmOpen, gcmSeal } from './aead.ts';
 import type { MasterKeyring } from './keyring.ts';
@@ -19,7 +20,6 @@ import { DecryptionError, PatientKeyUnavailableError, type MasterSealer, type Pa
 const VERSION = 0x01;
 const HEADER = Buffer.of(VERSION);
 const DATA_KEY_BYTES = 32;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PatientFieldCipher extends PatientCipher {
   /**
@@ -40,7 +40,7 @@ function fieldAad(patientId: string, field: string): string {
 
 function checkId(patientId: string): void {
   // The column is uuid: a malformed id would otherwise surface as an engine-specific SQL error.
-  if (!UUID_RE.test(patientId)) throw new TypeError('patient id must be a UUID');
+  if (!isUuid(patientId)) throw new TypeError('patient id must be a UUID');
 }
 
 function unwrap(sealer: MasterSealer, patientId: string, wrapped: Buffer): KeyObject {

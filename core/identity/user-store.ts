@@ -6,6 +6,7 @@
  * change and its audit record commit together).
  */
 import { randomUUID } from 'node:crypto';
+import { isUuid } from '../ids.ts';
 import type { Db, Sql } from '../db/types.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 import { STAFF_ROLES, type StaffRole } from './principal.ts';
@@ -134,10 +135,6 @@ function toCredentials(r: CredentialsRow): StaffCredentials {
     totpLastStep: r.totp_last_step,
   };
 }
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// A malformed id is "not found", not a database cast error.
-const isUuid = (id: string) => UUID_RE.test(id);
 
 export interface UserStore {
   /** Throws AppError 400 (validation) or UsernameTakenError (409). */

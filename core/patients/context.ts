@@ -3,32 +3,17 @@
  * every write carries, and input parsing that turns zod issues into a client-safe AppError.
  */
 import type { z } from 'zod';
-import type { ActorType, AuditEntryInput } from '../audit/index.ts';
+import { actorFields, type AuditActor, type AuditEntryInput } from '../audit/index.ts';
 import { AppError, ErrorCode, type FieldError } from '../errors.ts';
 
-/** The audit fields of the caller (AuditEntryInput's names): `{ actorType: 'system', actorId: 'cli' }`, a user and request, ... */
-export interface PatientActionContext {
-  readonly actorType: ActorType;
-  readonly actorId?: string | null;
-  readonly requestId?: string | null;
-  readonly ip?: string | null;
-  /** True when a break-glass grant is what allowed the request. */
-  readonly breakGlass?: boolean;
-}
+/** The audit fields of the caller (core/audit's AuditActor). */
+export type PatientActionContext = AuditActor;
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
-}
+export { isUuid } from '../ids.ts';
 
 export function auditFields(ctx: PatientActionContext, patientId: string): Omit<AuditEntryInput, 'action' | 'outcome' | 'details'> {
   return {
-    actorType: ctx.actorType,
-    actorId: ctx.actorId ?? null,
-    requestId: ctx.requestId ?? null,
-    ip: ctx.ip ?? null,
-    breakGlass: ctx.breakGlass ?? false,
+    ...actorFields(ctx),
     resourceType: 'patient',
     resourceId: patientId,
     patientId,

@@ -3,28 +3,15 @@
  * emergency access with a reason and password + TOTP, gets a rotated session, reads the record
  * with every audit entry flagged, and a privacy officer closes the grant with an outcome.
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectRedis, type Redis } from '../../core/redis/connect.ts';
-import { openTestDb, type TestDb } from '../../test/helpers/databases.ts';
-import { identityHarness, totpCode } from '../testing/identity-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { identityPerTest } from '../../test/helpers/identity.ts';
+import { totpCode } from '../testing/identity-harness.ts';
 
 describe('break-glass over HTTP', () => {
-  let t: TestDb;
-  let redis: Redis;
-  let h: ReturnType<typeof identityHarness>;
-
-  beforeEach(async () => {
-    t = await openTestDb('pglite');
-    redis = await connectRedis(inject('redisUrl'));
-    h = identityHarness({ db: t.db, redis, env: { BREAK_GLASS_MINUTES: '60' } });
-  });
-  afterEach(async () => {
-    await h.close();
-    redis.disconnect();
-    await t.dispose();
-  });
+  const harness = identityPerTest({ BREAK_GLASS_MINUTES: '60' });
 
   it('grants time-boxed access after re-authentication, flags everything done under it, and queues it for review', async () => {
+    const h = harness();
     const provider = await h.seedStaff('provider');
     const officer = await h.seedStaff('privacy_officer');
     const patient = await h.seedPatient();
@@ -71,12 +58,13 @@ describe('break-glass over HTTP', () => {
   });
 
   it('ends access when the grant expires', async () => {
+    const h = harness();
     const provider = await h.seedStaff('provider');
     const patient = await h.seedPatient();
     const grant = await h.identity.breakGlass.request({ providerId: provider.id, patientId: patient, reason: 'Urgent consult for a transfer' }, { actorType: 'user', actorId: provider.id });
     const { token } = await h.staffSession(provider);
     expect((await h.call('GET', `/patients/${patient}`, token)).status).toBe(200);
-    await t.db.query('UPDATE break_glass SET started_at = started_at - interval \'2 hours\', expires_at = now() - interval \'1 second\' WHERE id = $1', [grant.id]);
+    await h.db.query('UPDATE break_glass SET started_at = started_at - interval \'2 hours\', expires_at = now() - interval \'1 second\' WHERE id = $1', [grant.id]);
     expect((await h.call('GET', `/patients/${patient}`, token)).status).toBe(403);
   });
 });

@@ -11,7 +11,7 @@ import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import { establish, EstablishedSchema } from '../auth/session-response.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import type { SessionStore } from '../auth/sessions/session-store.ts';
-import { commonErrors, errorResponse, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 import type { AccessControl } from './access-control.ts';
 import type { BreakGlass } from './break-glass.ts';
@@ -27,10 +27,8 @@ export interface BreakGlassRouteDeps {
 
 const guarded = { security: [{ session: [] }], tags: ['emergency access'] };
 const errors = {
+  ...guardedErrors,
   401: errorResponse('`unauthorized`, `session_invalid` or `invalid_credentials` (re-authentication failed)'),
-  403: errorResponse('`forbidden` or `csrf_failed`'),
-  404: errorResponse('`not_found`'),
-  ...commonErrors,
 } as const;
 
 const request = createRoute({

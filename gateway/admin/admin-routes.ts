@@ -17,7 +17,7 @@ import { hashPassword, passwordPolicy } from '../auth/password.ts';
 import { auditContext } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import type { SessionStore } from '../auth/sessions/session-store.ts';
-import { commonErrors, errorResponse, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 
 export interface AdminRouteDeps {
@@ -50,12 +50,7 @@ const SessionSummary = z
   .openapi('SessionSummary');
 
 const guarded = { security: [{ session: [] }], tags: ['administration'] };
-const errors = {
-  401: errorResponse('`unauthorized` or `session_invalid`'),
-  403: errorResponse('`forbidden` (admins only) or `csrf_failed`'),
-  404: errorResponse('`not_found`'),
-  ...commonErrors,
-} as const;
+const errors = guardedErrors;
 
 const createUser = createRoute({
   ...guarded,

@@ -12,7 +12,7 @@ import type { AccessControl } from '../access/access-control.ts';
 import { Action } from '../access/policy.ts';
 import { auditContext } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
-import { commonErrors, errorResponse } from '../openapi/schemas.ts';
+import { errorResponse, guardedErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 
 export interface AuditRouteDeps {
@@ -24,7 +24,7 @@ export interface AuditRouteDeps {
 }
 
 const guarded = { security: [{ session: [] }], tags: ['audit'] };
-const errors = { 401: errorResponse('`unauthorized` or `session_invalid`'), 403: errorResponse('`forbidden`'), ...commonErrors } as const;
+const { 404: _notFound, ...errors } = guardedErrors;
 const MAX_WINDOW_MS = 366 * 86_400_000;
 
 const EventSchema = z

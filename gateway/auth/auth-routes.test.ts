@@ -3,10 +3,9 @@
  * cookie writes; fixation (every sign-in issues a new token); generic failures; time left without
  * activity; logout; bearer mode for the SDK.
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectRedis, type Redis } from '../../core/redis/connect.ts';
-import { openTestDb, type TestDb } from '../../test/helpers/databases.ts';
-import { identityHarness, STAFF_PASSWORD, totpCode } from '../testing/identity-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { identityPerTest } from '../../test/helpers/identity.ts';
+import { STAFF_PASSWORD, totpCode } from '../testing/identity-harness.ts';
 import { SESSION_COOKIE } from './credentials.ts';
 
 interface Json {
@@ -20,25 +19,13 @@ const cookieOf = (res: Response): string | undefined => {
 };
 
 describe('staff sign-in over HTTP', () => {
-  let t: TestDb;
-  let redis: Redis;
-  let h: ReturnType<typeof identityHarness>;
-
-  beforeEach(async () => {
-    t = await openTestDb('pglite');
-    redis = await connectRedis(inject('redisUrl'));
-    h = identityHarness({ db: t.db, redis });
-  });
-  afterEach(async () => {
-    await h.close();
-    redis.disconnect();
-    await t.dispose();
-  });
+  const harness = identityPerTest();
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    h.app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    harness().app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
   it('enrolls TOTP at first sign-in, then signs in with password + code into a __Host- cookie session', async () => {
+    const h = harness();
     const admin = await h.identity.users.createStaff({ username: 'first-admin', displayName: 'First Admin', role: 'admin', passwordHash: await (await import('./password.ts')).hashPassword(STAFF_PASSWORD), createdBy: null });
 
     const step1 = await post('/auth/login', { username: 'first-admin', password: STAFF_PASSWORD });
@@ -78,6 +65,7 @@ describe('staff sign-in over HTTP', () => {
   });
 
   it('answers the same 401 for an unknown account and a wrong password, and audits both', async () => {
+    const h = harness();
     const staff = await h.seedStaff('scheduler');
     const unknown = await post('/auth/login', { username: 'no-such-user', password: STAFF_PASSWORD });
     const wrong = await post('/auth/login', { username: staff.username, password: 'wrong wrong wrong wrong' });
@@ -90,6 +78,7 @@ describe('staff sign-in over HTTP', () => {
   });
 
   it('requires the CSRF token on cookie-authenticated writes, not on reads or bearer requests', async () => {
+    const h = harness();
     const staff = await h.seedStaff('provider');
     const { token, session } = await h.staffSession(staff);
     const cookie = `${SESSION_COOKIE}=${token}`;
@@ -110,6 +99,7 @@ describe('staff sign-in over HTTP', () => {
   });
 
   it('reports time left without counting as activity, and logout ends the session', async () => {
+    const h = harness();
     const staff = await h.seedStaff('auditor');
     const { token } = await h.staffSession(staff);
     const info = (await (await h.call('GET', '/auth/session', token)).json()) as { idleMs: number; absoluteMs: number; expiresAt: string };
@@ -127,6 +117,7 @@ describe('staff sign-in over HTTP', () => {
   });
 
   it('refuses malformed and unknown tokens with one generic 401, audited once per token', async () => {
+    const h = harness();
     const malformed = await h.call('GET', '/auth/session', 'not-a-token');
     const unknown = await h.call('GET', '/auth/session', 'A'.repeat(43));
     await h.call('GET', '/auth/session', 'A'.repeat(43));

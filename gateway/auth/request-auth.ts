@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
-import { ActorType, type AuditEntryInput } from '../../core/audit/index.ts';
+import { ActorType, type AuditActor } from '../../core/audit/index.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import type { RequestAuth } from './request-auth-types.ts';
 import type { AppEnv } from '../app-env.ts';
@@ -20,7 +20,7 @@ export function requireAuth(c: Context<AppEnv>): RequestAuth {
   return auth;
 }
 
-export type AuditContext = Pick<AuditEntryInput, 'actorType' | 'actorId' | 'requestId' | 'ip' | 'breakGlass'>;
+export type AuditContext = AuditActor;
 
 /** Actor, request id, client address and break-glass flag for audit records written by this request. */
 export function auditContext(c: Context<AppEnv>): AuditContext {

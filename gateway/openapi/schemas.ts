@@ -47,6 +47,14 @@ export const commonErrors = {
   500: errorResponse('`internal_error`: bare, carries only the request id'),
 } as const;
 
+/** Errors every session-guarded operation can return (spread first, then add or override). */
+export const guardedErrors = {
+  401: errorResponse('`unauthorized` (no credential sent) or `session_invalid` (ended, expired or unknown session)'),
+  403: errorResponse('`forbidden` (refused by the access policy; audited) or `csrf_failed`'),
+  404: errorResponse('`not_found`'),
+  ...commonErrors,
+} as const;
+
 /** A required JSON request body validated by `schema`. */
 export function jsonBody<S extends ZodType>(schema: S, description?: string) {
   return {

@@ -13,7 +13,7 @@ import type { AccessControl } from '../access/access-control.ts';
 import { Action } from '../access/policy.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
-import { commonErrors, errorResponse, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 import { clinicalView, contactView, ClinicalViewSchema, ContactViewSchema } from './views.ts';
 
@@ -27,11 +27,8 @@ export interface PatientRouteDeps {
 
 const guarded = { security: [{ session: [] }], tags: ['patients'] };
 const errors = {
-  401: errorResponse('`unauthorized` or `session_invalid`'),
-  403: errorResponse('`forbidden` or `csrf_failed`'),
-  404: errorResponse('`not_found`'),
+  ...guardedErrors,
   410: errorResponse('`patient_erased`: the record was crypto-shredded'),
-  ...commonErrors,
 } as const;
 const params = z.object({ id: z.uuid() });
 

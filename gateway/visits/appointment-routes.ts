@@ -11,7 +11,7 @@ import type { AccessControl } from '../access/access-control.ts';
 import { Action } from '../access/policy.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
-import { commonErrors, errorResponse, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 
 export interface AppointmentRouteDeps {
@@ -31,12 +31,7 @@ export function appointmentView(a: Appointment): z.infer<typeof AppointmentSchem
 export const appointmentResource = (a: Appointment) => ({ type: 'appointment', appointmentId: a.id, patientId: a.patientId, providerId: a.providerId }) as const;
 
 const guarded = { security: [{ session: [] }], tags: ['appointments'] };
-const errors = {
-  401: errorResponse('`unauthorized` or `session_invalid`'),
-  403: errorResponse('`forbidden` or `csrf_failed`'),
-  404: errorResponse('`not_found`'),
-  ...commonErrors,
-} as const;
+const errors = guardedErrors;
 const params = z.object({ id: z.uuid() });
 
 const create = createRoute({

@@ -3,30 +3,16 @@
  * for a session that reaches only its own visit; replayed, revoked and too-early links get
  * distinct codes that reveal nothing else.
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { connectRedis, type Redis } from '../../core/redis/connect.ts';
-import { openTestDb, type TestDb } from '../../test/helpers/databases.ts';
-import { identityHarness } from '../testing/identity-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { identityPerTest } from '../../test/helpers/identity.ts';
 
 describe('visit links over HTTP', () => {
-  let t: TestDb;
-  let redis: Redis;
-  let h: ReturnType<typeof identityHarness>;
-
-  beforeEach(async () => {
-    t = await openTestDb('pglite');
-    redis = await connectRedis(inject('redisUrl'));
-    h = identityHarness({ db: t.db, redis, env: { VISIT_LINK_LEAD_MINUTES: '15' } });
-  });
-  afterEach(async () => {
-    await h.close();
-    redis.disconnect();
-    await t.dispose();
-  });
+  const harness = identityPerTest({ VISIT_LINK_LEAD_MINUTES: '15' });
 
   const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; opensAt?: string } }).error;
 
   it('exchanges a link once for a visit-scoped session; replays and revoked links are refused distinctly', async () => {
+    const h = harness();
     const scheduler = await h.seedStaff('scheduler');
     const provider = await h.seedStaff('provider');
     const patient = await h.seedPatient({ givenName: 'Zelda', familyName: 'Fitzgerald' });

@@ -19,7 +19,7 @@ import { auditContext } from '../auth/request-auth.ts';
 import { establish, EstablishedSchema, TokenMode } from '../auth/session-response.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import type { SessionStore } from '../auth/sessions/session-store.ts';
-import { commonErrors, errorResponse, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
+import { commonErrors, errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 import { appointmentResource } from './appointment-routes.ts';
 import type { VisitLinks } from './visit-links.ts';
@@ -38,12 +38,7 @@ export interface VisitLinkRouteDeps {
 }
 
 const guarded = { security: [{ session: [] }], tags: ['visits'] };
-const errors = {
-  401: errorResponse('`unauthorized` or `session_invalid`'),
-  403: errorResponse('`forbidden` or `csrf_failed`'),
-  404: errorResponse('`not_found`'),
-  ...commonErrors,
-} as const;
+const errors = guardedErrors;
 
 const LinkSchema = z
   .object({

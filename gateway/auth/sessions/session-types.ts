@@ -3,7 +3,7 @@
  * a Session and its Redis hash. Kept apart so the hub and tests can import types without the
  * store's machinery.
  */
-import type { ActorType } from '../../../core/audit/index.ts';
+import type { AuditActor } from '../../../core/audit/index.ts';
 import type { PatientScope, Principal, SessionEndReason, StaffRole } from '../../../core/identity/principal.ts';
 
 export interface NewSession {
@@ -28,14 +28,8 @@ export interface Session {
   readonly csrfToken: string;
 }
 
-/** Who ended a session, for its audit record. Shaped so `auditContext(c)` can be passed as is. */
-export interface AuditCtx {
-  readonly actorType: ActorType;
-  readonly actorId?: string | null;
-  readonly requestId?: string | null;
-  readonly ip?: string | null;
-  readonly breakGlass?: boolean;
-}
+/** Who ended a session, for its audit record (core/audit's AuditActor: `auditContext(c)` passes as is). */
+export type AuditCtx = AuditActor;
 
 export interface SessionEnded {
   readonly sessionId: string;
