@@ -91,6 +91,14 @@ export function createIdentity(deps: IdentityDeps) {
   const redeemThrottle = createRedeemThrottle(redis, { keyPrefix });
 
   const routes: RouteModule[] = [
+    (app) => {
+      app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'A session token: `Authorization: Bearer <token>` (SDK, CLI), or the `__Host-th_session` cookie set at sign-in (browsers; send the session’s X-CSRF-Token header on writes).',
+      });
+    },
     authRoutes({ staffLogin, sessions, sessionMw, access }),
     adminRoutes({ db, audit, users, sessions, sessionMw, access, throttle }),
     patientRoutes({ db, audit, patients, sessionMw, access }),
