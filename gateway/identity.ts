@@ -6,6 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { AuditLog } from '../core/audit/index.ts';
 import type { Config } from '../core/config/schema.ts';
 import { createMasterSealer, createPatientCipher, type MasterKeyring } from '../core/crypto/index.ts';
@@ -27,12 +28,14 @@ import { enrollmentRoutes } from './auth/enrollment-routes.ts';
 import { createChallengeStore } from './auth/login-challenge.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createRedeemThrottle } from './auth/redeem-throttle.ts';
+import { createRefusalAudit } from './auth/refusal-audit.ts';
 import { createSessionMiddleware } from './auth/session-middleware.ts';
 import { createSessionStore, type Session } from './auth/sessions/session-store.ts';
 import { createStaffLogin } from './auth/staff-login.ts';
 import { patientRoutes } from './patients/patient-routes.ts';
 import type { RouteModule } from './route-module.ts';
 import { appointmentRoutes } from './visits/appointment-routes.ts';
+import { addressOf } from './http/forwarded.ts';
 import { visitLinkRoutes } from './visits/visit-link-routes.ts';
 import { createVisitLinks } from './visits/visit-links.ts';
 
@@ -105,15 +108,27 @@ export function createIdentity(deps: IdentityDeps) {
     enrollmentRoutes({ enrollment, sessions, sessionMw, access, throttle: redeemThrottle }),
     appointmentRoutes({ appointments, sessionMw, access }),
     visitLinkRoutes({ config, db, appointments, visitLinks, sessions, sessionMw, access, throttle: redeemThrottle, publicOrigin }),
-    breakGlassRoutes({ breakGlass, staffLogin, sessions, sessionMw, access }),
+    breakGlassRoutes({ db, audit, breakGlass, staffLogin, sessions, sessionMw, access }),
     auditRoutes({ db, audit, sessionMw, access, checkpointKeys: deps.checkpointKeys }),
   ];
 
-  /** WebSocket upgrade authentication: the same credentials as HTTP, without counting as activity. */
+  /**
+   * WebSocket upgrade authentication: the same credentials as HTTP, without counting as activity.
+   * A presented but refused credential is audited like on HTTP.
+   */
+  const refusals = createRefusalAudit(audit);
   const authenticateUpgrade = async (req: IncomingMessage): Promise<Session | undefined> => {
     const credential = presentedToken(req.headers);
-    if (credential === undefined || credential === null) return undefined;
-    return sessions.authenticate(credential.token, { touch: false });
+    if (credential === undefined) return undefined;
+    const session = credential === null ? undefined : await sessions.authenticate(credential.token, { touch: false });
+    if (session === undefined) {
+      const ip = addressOf(req, config.trustProxy);
+      await refusals.record(
+        { actorType: 'anonymous', actorId: null, ip: isIP(ip) === 0 ? null : ip },
+        { reason: credential === null ? 'malformed_credential' : 'session_invalid', credential: credential?.token ?? 'malformed', sessionId: null, channel: 'websocket' },
+      );
+    }
+    return session;
   };
 
   return { sessions, sessionMw, users, staffLogin, throttle, access, patients, appointments, visitLinks, enrollment, breakGlass, cipher, sealer, routes, originAllowed, authenticateUpgrade };

@@ -49,6 +49,7 @@ describe('break-glass over HTTP', () => {
     const { token: officerToken } = await h.staffSession(officer);
     const queue = (await (await h.call('GET', '/break-glass/reviews', officerToken)).json()) as { grants: { id: string; reason: string | null; status: string }[] };
     expect(queue.grants).toEqual([expect.objectContaining({ id: body.grant.id, reason: 'Patient unresponsive in the ED', status: 'open' })]);
+    expect((await h.auditRows('patient.view')).at(-1)).toMatchObject({ actor_id: officer.id, resource_type: 'break_glass', resource_id: body.grant.id, patient_id: patient });
     expect((await h.call('POST', `/break-glass/${body.grant.id}/review`, officerToken, { outcome: 'justified', note: 'Confirmed with the ED attending' })).status).toBe(204);
     const again = await h.call('POST', `/break-glass/${body.grant.id}/review`, officerToken, { outcome: 'justified' });
     expect(again.status).toBe(409);

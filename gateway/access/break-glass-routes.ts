@@ -6,6 +6,8 @@
  * officers work a review queue in which every grant must be closed with an outcome.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
+import type { Db } from '../../core/db/types.ts';
 import type { StaffLogin } from '../auth/staff-login.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import { establish, EstablishedSchema } from '../auth/session-response.ts';
@@ -18,6 +20,8 @@ import type { BreakGlass } from './break-glass.ts';
 import { Action } from './policy.ts';
 
 export interface BreakGlassRouteDeps {
+  readonly db: Db;
+  readonly audit: AuditLog;
   readonly breakGlass: BreakGlass;
   readonly staffLogin: StaffLogin;
   readonly sessions: SessionStore;
@@ -111,6 +115,16 @@ export function breakGlassRoutes(deps: BreakGlassRouteDeps): RouteModule {
       await access.authorize(c, Action.breakGlassReview, { type: 'system' });
       const { status, limit } = c.req.valid('query');
       const items = await breakGlass.listForReview({ status, limit });
+      // A grant's reason describes the patient: reading it is a PHI access like any other.
+      const ctx = auditContext(c);
+      const shown = items.filter((g) => g.reason !== null);
+      if (shown.length > 0) {
+        await deps.db.transaction(async (tx) => {
+          for (const g of shown) {
+            await deps.audit.append({ ...ctx, action: AuditAction.patientView, resourceType: 'break_glass', resourceId: g.id, patientId: g.patientId, outcome: 'success', details: { view: 'break_glass_reason' } }, tx);
+          }
+        });
+      }
       return c.json(
         {
           grants: items.map((g) => ({

@@ -14,10 +14,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { ActorType, AuditAction, type AuditLog } from '../../core/audit/index.ts';
+import type { AuditLog } from '../../core/audit/index.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { nodeIncoming, requestHeader, type AppEnv } from '../app-env.ts';
 import { CSRF_HEADER, presentedToken, type PresentedToken } from './credentials.ts';
+import { createRefusalAudit } from './refusal-audit.ts';
 import { auditContext, CredentialVia } from './request-auth.ts';
 import type { Session, SessionStore } from './sessions/session-store.ts';
 
@@ -33,8 +34,6 @@ export interface SessionMiddlewareDeps {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const DEDUPE_MS = 60_000;
-const DEDUPE_MAX = 10_000;
 
 function sameSecret(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
@@ -58,28 +57,9 @@ export interface SessionMiddleware {
 }
 
 export function createSessionMiddleware(deps: SessionMiddlewareDeps): SessionMiddleware {
-  const recentlyAudited = new Map<string, number>();
-
-  /** `dedupeKey`: refusals of credentials nobody holds a session for are recorded once a minute per key. */
-  const auditRefusal = async (c: Context<AppEnv>, reason: string, dedupeKey: string | null, sessionId: string | null): Promise<void> => {
-    if (dedupeKey !== null) {
-      const now = Date.now();
-      const last = recentlyAudited.get(dedupeKey);
-      if (last !== undefined && now - last < DEDUPE_MS) return;
-      if (recentlyAudited.size >= DEDUPE_MAX) recentlyAudited.clear();
-      recentlyAudited.set(dedupeKey, now);
-    }
-    const ctx = auditContext(c);
-    await deps.audit.append({
-      ...ctx,
-      actorType: sessionId === null ? ActorType.anonymous : ctx.actorType,
-      action: AuditAction.accessDenied,
-      resourceType: 'session',
-      resourceId: sessionId,
-      outcome: 'denied',
-      details: { reason, method: c.req.method },
-    });
-  };
+  const refusals = createRefusalAudit(deps.audit);
+  const auditRefusal = (c: Context<AppEnv>, reason: string, credential: string | null, sessionId: string | null): Promise<void> =>
+    refusals.record(auditContext(c), { reason, credential, sessionId, channel: c.req.method });
 
   const invalid = (): AppError => new AppError(401, AuthErrorCode.sessionInvalid, 'Your session has ended or is not valid; sign in again');
 
@@ -105,7 +85,7 @@ export function createSessionMiddleware(deps: SessionMiddlewareDeps): SessionMid
     }
     const session = known ?? (await deps.sessions.authenticate(credential.token, { touch }));
     if (session === undefined) {
-      await auditRefusal(c, 'session_invalid', createHash('sha256').update(credential.token).digest('hex'), null);
+      await auditRefusal(c, 'session_invalid', credential.token, null);
       throw invalid();
     }
     accept(c, credential.via, session);

@@ -8,6 +8,7 @@
  * and are never believed. Likewise the rightmost X-Forwarded-Proto value is the proxy's.
  * Deployments with a chain of proxies must have the outermost one overwrite these headers.
  */
+import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import { AppError } from '../../core/errors.ts';
@@ -28,9 +29,19 @@ function rightmost(header: string | undefined): string | undefined {
 
 /** The address to attribute this request to (audit records, rate limits). Never a label or a URL. */
 export function clientAddress(c: Context, trustProxy: boolean): string {
-  const peer = nodeIncoming(c)?.socket.remoteAddress ?? UNKNOWN_ADDRESS;
-  if (!trustProxy) return peer;
+  const incoming = nodeIncoming(c);
+  if (incoming !== undefined) return addressOf(incoming, trustProxy);
+  if (!trustProxy) return UNKNOWN_ADDRESS;
   const forwarded = rightmost(requestHeader(c, 'x-forwarded-for'));
+  return forwarded !== undefined && isIP(forwarded) !== 0 ? forwarded : UNKNOWN_ADDRESS;
+}
+
+/** The same for a raw Node request (WebSocket upgrades). */
+export function addressOf(req: IncomingMessage, trustProxy: boolean): string {
+  const peer = req.socket.remoteAddress ?? UNKNOWN_ADDRESS;
+  if (!trustProxy) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const forwarded = rightmost(Array.isArray(header) ? header.join(', ') : header);
   return forwarded !== undefined && isIP(forwarded) !== 0 ? forwarded : peer;
 }
 

@@ -69,6 +69,14 @@ describe('automatic logoff end to end', () => {
 
     const after = await fetch(`${base}/auth/session`, { headers: { authorization: `Bearer ${token}` } });
     expect(after.status).toBe(401);
+    // The dead token cannot open a new socket either: refused in the upgrade, before any WebSocket exists.
+    const refused = await new Promise<number>((resolve, reject) => {
+      const again = new WebSocket(`${base.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${token}` } });
+      again.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      again.once('open', () => reject(new Error('upgrade accepted with an ended session')));
+      again.once('error', () => undefined);
+    });
+    expect(refused).toBe(401);
 
     await running.close('test');
     running = undefined;
@@ -76,6 +84,8 @@ describe('automatic logoff end to end', () => {
     try {
       const rows = await db.query<{ resource_id: string }>("SELECT resource_id FROM audit_log WHERE action = 'session.expire.idle'");
       expect(rows).toEqual([{ resource_id: signedIn.session.id }]);
+      const refusals = await db.query<{ details: Record<string, unknown> }>("SELECT details FROM audit_log WHERE action = 'access.denied'");
+      expect(refusals.map((r) => r.details)).toEqual(expect.arrayContaining([{ reason: 'session_invalid', channel: 'GET' }, { reason: 'session_invalid', channel: 'websocket' }]));
     } finally {
       await db.close();
     }
