@@ -44,3 +44,18 @@ describe('logger redaction', () => {
     expect(scrub({ a: { b: { c: { d: { e: { f: { g: 1 } } } } } } })).toEqual({ a: { b: { c: { d: { e: { f: '[truncated]' } } } } } });
   });
 });
+
+describe('logger time', () => {
+  it('stamps every line with the current ISO 8601 UTC time (cached per millisecond, never stale)', async () => {
+    const { s, lines } = capture();
+    const log = createLogger({ level: 'info', destination: s });
+    log.info('one');
+    await new Promise((r) => setTimeout(r, 5));
+    log.info('two');
+    await tick();
+    const [a, b] = lines.map((l) => String(l['time']));
+    expect(a).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(b ?? '') - Date.now())).toBeLessThan(1000);
+    expect(Date.parse(b ?? '')).toBeGreaterThan(Date.parse(a ?? ''));
+  });
+});

@@ -3,6 +3,10 @@
  * entry is trusted for at most `ttlMs` and is dropped the moment an ended event names its
  * session, so a logout or revoke elsewhere outlives here by at most the pub/sub latency. Activity
  * seen on a hit is remembered and handed to Redis on the next miss (one round trip either way).
+ *
+ * Keyed by the presented token itself, not its hash: hashing cost a microsecond on every request,
+ * and the token is in this process's memory anyway while its requests are handled. Redis, which
+ * outlives the process and is shared, only ever sees the SHA-256.
  */
 import type { Session } from './session-types.ts';
 
@@ -15,14 +19,14 @@ interface Entry {
 
 export interface SessionCache {
   /** A fresh, unexpired entry, or undefined (then ask Redis). */
-  hit(tokenHash: string, now: number): Entry | undefined;
+  hit(token: string, now: number): Entry | undefined;
   /** Activity a hit recorded that Redis has not seen yet (0 = none), for the next miss. */
-  pendingActivity(tokenHash: string): number;
-  put(tokenHash: string, session: Session, now: number): void;
+  pendingActivity(token: string): number;
+  put(token: string, session: Session, now: number): void;
   /** Record activity on a hit; returns the session as the caller should see it. */
   touch(entry: Entry, now: number): Session;
   evictSession(sessionId: string): void;
-  forget(tokenHash: string): void;
+  forget(token: string): void;
   clear(): void;
   readonly size: number;
 }
@@ -31,32 +35,32 @@ export function createSessionCache(ttlMs: number, maxEntries = 10_000): SessionC
   const byToken = new Map<string, Entry>();
   const tokenOf = new Map<string, string>();
 
-  const remove = (tokenHash: string): void => {
-    const e = byToken.get(tokenHash);
-    byToken.delete(tokenHash);
+  const remove = (token: string): void => {
+    const e = byToken.get(token);
+    byToken.delete(token);
     if (e) tokenOf.delete(e.session.id);
   };
 
   return {
-    hit(tokenHash, now) {
-      const e = byToken.get(tokenHash);
+    hit(token, now) {
+      const e = byToken.get(token);
       if (!e) return undefined;
       const s = e.session;
       // Past a deadline by our copy: let Redis decide (another process may have seen activity).
       if (now - e.fetchedAt >= ttlMs || now >= s.absoluteExpiresAt || now >= s.idleExpiresAt) return undefined;
       return e;
     },
-    pendingActivity(tokenHash) {
-      return byToken.get(tokenHash)?.activityAt ?? 0;
+    pendingActivity(token) {
+      return byToken.get(token)?.activityAt ?? 0;
     },
-    put(tokenHash, session, now) {
-      remove(tokenHash);
+    put(token, session, now) {
+      remove(token);
       if (byToken.size >= maxEntries) {
         const oldest = byToken.keys().next();
         if (oldest.done !== true) remove(oldest.value);
       }
-      byToken.set(tokenHash, { session, fetchedAt: now, activityAt: 0 });
-      tokenOf.set(session.id, tokenHash);
+      byToken.set(token, { session, fetchedAt: now, activityAt: 0 });
+      tokenOf.set(session.id, token);
     },
     touch(entry, now) {
       const s = entry.session;

@@ -267,7 +267,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
     authenticateCached(token, opts) {
       if (closed || !TOKEN_RE.test(token)) return undefined;
       const t = now();
-      const entry = cache.hit(hashToken(token), t);
+      const entry = cache.hit(token, t);
       if (entry === undefined) return undefined;
       return (opts?.touch ?? true) ? cache.touch(entry, t) : entry.session;
     },
@@ -275,15 +275,15 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
       if (closed) throw new Error('session store is closed');
       if (!TOKEN_RE.test(token)) return undefined;
       const touch = opts?.touch ?? true;
-      const tokenHash = hashToken(token);
       const t = now();
-      const entry = cache.hit(tokenHash, t);
+      const entry = cache.hit(token, t);
       if (entry) return touch ? cache.touch(entry, t) : entry.session;
-      const touchAt = touch ? t : cache.pendingActivity(tokenHash);
+      const tokenHash = hashToken(token);
+      const touchAt = touch ? t : cache.pendingActivity(token);
       const session = await lookupSession(keys.token(tokenHash), '', touchAt);
       // Cache only while ended events can evict it.
-      if (session && subscribed) cache.put(tokenHash, session, t);
-      else cache.forget(tokenHash);
+      if (session && subscribed) cache.put(token, session, t);
+      else cache.forget(token);
       return session;
     },
 
