@@ -17,7 +17,11 @@ function tooLarge(limit: number): AppError {
 
 const missingContentType = (): AppError => new AppError(415, ErrorCode.unsupportedMediaType, 'A request body needs a Content-Type header');
 
-/** Returns `(c, next)`: checks the body, then continues the chain (through the streaming limiter when chunked). */
+/**
+ * Returns `(c, next)`: checks the body, then continues the chain (through the streaming limiter
+ * when chunked). Not async: the common cases hand back next()'s own promise, one hop fewer on
+ * every request.
+ */
 export function createBodyGuard(limit: number): (c: Context<AppEnv, string>, next: Next) => Promise<void> {
   const streaming = bodyLimit({
     maxSize: limit,
@@ -25,7 +29,11 @@ export function createBodyGuard(limit: number): (c: Context<AppEnv, string>, nex
       throw tooLarge(limit);
     },
   });
-  return async function bodyGuard(c, next) {
+  const checkStreaming = async (c: Context<AppEnv, string>, next: Next): Promise<void> => {
+    if (requestHeader(c, 'content-type') === undefined && c.req.raw.body !== null) throw missingContentType();
+    await streaming(c, next);
+  };
+  return function bodyGuard(c, next) {
     const length = requestHeader(c, 'content-length');
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') {
@@ -42,7 +50,6 @@ export function createBodyGuard(limit: number): (c: Context<AppEnv, string>, nex
     }
     // HTTP/1.1 framing: no Content-Length and no Transfer-Encoding means no body at all.
     if (!chunked && nodeIncoming(c)?.httpVersionMajor === 1) return next();
-    if (requestHeader(c, 'content-type') === undefined && c.req.raw.body !== null) throw missingContentType();
-    await streaming(c, next);
+    return checkStreaming(c, next);
   };
 }

@@ -118,10 +118,10 @@ function urlCheck(plan: Plan): ((c: Ctx) => Promise<void> | undefined) | undefin
  * is already bounded: the body guard compared Content-Length with the limit, and Node's parser
  * never delivers more than Content-Length. Chunked bodies keep the limiter's path.
  */
-function primeBodyFromNode(c: Ctx): void {
+function primeBodyFromNode(c: Ctx): Promise<string> | undefined {
   const incoming = nodeIncoming(c);
-  if (incoming === undefined || incoming.readableDidRead || c.req.bodyCache.text !== undefined) return;
-  if (requestHeader(c, 'transfer-encoding') !== undefined) return;
+  if (incoming === undefined || incoming.readableDidRead || c.req.bodyCache.text !== undefined) return undefined;
+  if (requestHeader(c, 'transfer-encoding') !== undefined) return undefined;
   const text = new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -130,6 +130,7 @@ function primeBodyFromNode(c: Ctx): void {
   });
   // Hono types the cache by body value, but stores (and reads) promises of them.
   Object.assign(c.req.bodyCache, { text });
+  return text;
 }
 
 /** Reads, parses and validates the JSON body: 415, 400 malformed_json or 400 validation_failed. */
@@ -138,10 +139,10 @@ async function readJson(c: Ctx, schema: ZodType): Promise<void> {
   if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) {
     throw new AppError(415, ErrorCode.unsupportedMediaType, 'Content-Type must be application/json');
   }
-  primeBodyFromNode(c);
+  const primed = primeBodyFromNode(c);
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = primed === undefined ? await c.req.json() : JSON.parse(await primed);
   } catch (err) {
     if (err instanceof AppError) throw err;
     throw new AppError(400, ErrorCode.malformedJson, 'Request body is not valid JSON', { cause: err });
