@@ -2,7 +2,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActorType, AuditAction, AuditOutcome, createAuditLog, hashRecord, type AuditRecord } from '../../core/audit/index.ts';
 import { tamperSql } from '../../core/audit/test-fixtures/attacker.ts';
@@ -12,12 +11,7 @@ import { openPostgres } from '../../core/db/postgres.ts';
 import type { Db, DbKind } from '../../core/db/types.ts';
 import { createPostgresDatabase, ENGINES } from '../../test/helpers/databases.ts';
 import { auditCommands } from './audit.ts';
-
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runCommand, type Ran } from './test-fixtures/run-command.ts';
 
 describe.each(ENGINES)('telehealth audit commands on %s', (kind: DbKind) => {
   let dataDir: string;
@@ -38,18 +32,7 @@ describe.each(ENGINES)('telehealth audit commands on %s', (kind: DbKind) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function run(argv: readonly string[], interactive = false): Promise<Ran> {
-    const cmd = auditCommands.find((c) => c.words.every((w, i) => argv[i] === w));
-    if (!cmd) throw new Error(`no command for ${argv.join(' ')}`);
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => (out += d.toString()));
-    stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await cmd.run({ argv: argv.slice(cmd.words.length), stdout, stderr, env, interactive });
-    return { code, stdout: out, stderr: err };
-  }
+  const run = (argv: readonly string[], interactive = false): Promise<Ran> => runCommand(auditCommands, argv, env, interactive);
 
   /** The same database the commands use, opened directly (the CLI has closed it by then). */
   async function direct<T>(fn: (db: Db) => Promise<T>): Promise<T> {

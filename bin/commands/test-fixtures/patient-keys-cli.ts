@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach } from 'vitest';
 import { migrate } from '../../../core/db/migrate.ts';
 import { openPglite } from '../../../core/db/pglite.ts';
@@ -12,11 +11,9 @@ import type { Db, DbKind } from '../../../core/db/types.ts';
 import { createPostgresDatabase } from '../../../test/helpers/databases.ts';
 import type { Command } from '../types.ts';
 
-export interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runCommand, type Ran } from './run-command.ts';
+
+export type { Ran };
 
 export interface CliEnv {
   readonly dataDir: string;
@@ -46,18 +43,7 @@ export function cliEnvPerTest(kind: DbKind, commands: readonly Command[]): () =>
         await db.close();
       }
     };
-    const run = async (argv: readonly string[]): Promise<Ran> => {
-      const cmd = commands.find((c) => c.words.every((w, i) => argv[i] === w));
-      if (!cmd) throw new Error(`no command for ${argv.join(' ')}`);
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = '';
-      let err = '';
-      stdout.on('data', (d: Buffer) => (out += d.toString()));
-      stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await cmd.run({ argv: argv.slice(cmd.words.length), stdout, stderr, env, interactive: false });
-      return { code, stdout: out, stderr: err };
-    };
+    const run = (argv: readonly string[]): Promise<Ran> => runCommand(commands, argv, env);
     await direct((db) => migrate(db));
     current = { dataDir, env, run, direct };
   });
