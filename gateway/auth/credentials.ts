@@ -6,12 +6,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse } from 'hono/utils/cookie';
+import { isToken } from '../../core/crypto/tokens.ts';
 import { CredentialVia } from './request-auth.ts';
 
 export const SESSION_COOKIE = '__Host-th_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
-const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_HEADER = 4096;
 
 export interface PresentedToken {
@@ -25,13 +25,13 @@ export function presentedToken(headers: IncomingHttpHeaders): PresentedToken | n
   if (authorization !== undefined) {
     if (authorization.length > MAX_HEADER || !authorization.startsWith('Bearer ')) return null;
     const token = authorization.slice(7).trim();
-    return TOKEN_RE.test(token) ? { token, via: CredentialVia.bearer } : null;
+    return isToken(token) ? { token, via: CredentialVia.bearer } : null;
   }
   const cookie = headers.cookie;
   if (cookie === undefined || cookie.length > MAX_HEADER || !cookie.includes(SESSION_COOKIE)) return undefined;
   const token = parse(cookie, SESSION_COOKIE)[SESSION_COOKIE];
   if (token === undefined) return undefined;
-  return TOKEN_RE.test(token) ? { token, via: CredentialVia.cookie } : null;
+  return isToken(token) ? { token, via: CredentialVia.cookie } : null;
 }
 
 /** Set-Cookie value for a new session; Max-Age follows the absolute lifetime. */

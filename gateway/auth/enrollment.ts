@@ -6,9 +6,10 @@
  * revokes the patient's older unused ones. Every redeem failure answers one `code_invalid`; the
  * audit record keeps the precise reason class.
  */
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { AuditAction, AuditOutcome, type AuditLog } from '../../core/audit/index.ts';
 import { actorFields, isUuid, type ActionContext } from '../../core/appointments/action-context.ts';
+import { sha256Hex } from '../../core/crypto/tokens.ts';
 import type { Db, Sql } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 
@@ -73,7 +74,7 @@ export function normalizeEnrollmentCode(input: string): string {
 }
 
 export function hashEnrollmentCode(normalized: string): string {
-  return createHash('sha256').update(normalized, 'utf8').digest('hex');
+  return sha256Hex(normalized);
 }
 
 function newCode(): { display: string; normalized: string } {

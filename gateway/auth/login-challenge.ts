@@ -4,7 +4,7 @@
  * enrolled user, 'enroll' for one who must set up TOTP first), for 5 minutes and at most 5 code
  * attempts. Consuming is atomic, so one challenge completes one sign-in.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { isToken, newToken, sha256Hex } from '../../core/crypto/tokens.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 
@@ -45,7 +45,6 @@ export interface ChallengeStoreOptions {
   readonly maxAttempts?: number;
 }
 
-const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 function unavailable(cause: unknown): AppError {
   return new AppError(503, ErrorCode.unavailable, 'Sign-in is temporarily unavailable', { cause });
@@ -66,7 +65,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
 
   // Malformed tokens map to no key at all: nothing the client sends becomes a Redis key unhashed.
   const keyOf = (token: string): string | null =>
-    TOKEN_RE.test(token) ? `${prefix}:${createHash('sha256').update(token, 'utf8').digest('hex')}` : null;
+    isToken(token) ? `${prefix}:${sha256Hex(token)}` : null;
 
   async function run<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -78,7 +77,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
 
   return {
     async create({ userId, stage }) {
-      const token = randomBytes(32).toString('base64url');
+      const token = newToken();
       const key = keyOf(token);
       if (key === null) throw new Error('generated challenge token failed validation');
       await run(() => redis.multi().hset(key, { userId, stage, attempts: '0' }).expire(key, ttlSec).exec());

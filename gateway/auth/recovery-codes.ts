@@ -4,7 +4,8 @@
  * (`ABCD-EFGH-JKMN-PQRS`), and stored only as the SHA-256 hex of its normalized form. Input is
  * normalized (case, dashes, spaces, and the look-alikes Crockford's alphabet folds) before hashing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../../core/crypto/tokens.ts';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Characters per code: 16 Base32 characters = 80 bits. */
@@ -48,7 +49,7 @@ export function normalizeRecoveryCode(input: string): string | null {
 /** SHA-256 hex of the normalized code (what the database stores), or null for malformed input. */
 export function hashRecoveryCode(input: string): string | null {
   const n = normalizeRecoveryCode(input);
-  return n === null ? null : createHash('sha256').update(n, 'utf8').digest('hex');
+  return n === null ? null : sha256Hex(n);
 }
 
 export interface RecoveryCodeSet {

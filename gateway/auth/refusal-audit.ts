@@ -5,8 +5,8 @@
  * flood of garbage) cannot fill the chain or serialize every request on its lock; refusals tied
  * to a live session (CSRF) are always recorded.
  */
-import { createHash } from 'node:crypto';
 import { ActorType, AuditAction, type AuditActor, type AuditLog } from '../../core/audit/index.ts';
+import { sha256Hex } from '../../core/crypto/tokens.ts';
 
 const DEDUPE_MS = 60_000;
 const DEDUPE_MAX = 10_000;
@@ -21,7 +21,7 @@ export function createRefusalAudit(audit: AuditLog): RefusalAudit {
   return {
     async record(actor, { reason, credential, sessionId, channel }) {
       if (credential !== null) {
-        const key = `${reason}:${createHash('sha256').update(credential).digest('hex')}`;
+        const key = `${reason}:${sha256Hex(credential)}`;
         const now = Date.now();
         const last = recent.get(key);
         if (last !== undefined && now - last < DEDUPE_MS) return;

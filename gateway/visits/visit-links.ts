@@ -6,9 +6,10 @@
  * Failures get distinct codes that say nothing about the appointment or patient, and every
  * attempt, failed or not, is audited.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AuditAction, AuditOutcome, type AuditLog } from '../../core/audit/index.ts';
 import { actorFields, isUuid, type ActionContext } from '../../core/appointments/action-context.ts';
+import { isToken, newToken, sha256Hex } from '../../core/crypto/tokens.ts';
 import type { Db, Sql } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 
@@ -96,10 +97,8 @@ export interface VisitLinksDeps {
   readonly now?: () => Date;
 }
 
-const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
-
 export function hashVisitToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 interface LinkState {
@@ -133,7 +132,7 @@ export function createVisitLinks(deps: VisitLinksDeps): VisitLinks {
 
   const attempt = async (tx: Sql, token: string, at: Date, ctx: ActionContext): Promise<Outcome> => {
     const base = { ...actorFields(ctx), action: AuditAction.visitLinkRedeem, resourceType: 'visit_link' } as const;
-    if (!TOKEN_RE.test(token)) {
+    if (!isToken(token)) {
       await audit.append({ ...base, outcome: AuditOutcome.failure, details: { reason: 'link_invalid', malformed: true } }, tx);
       return { ok: false, code: 'link_invalid' };
     }
@@ -186,7 +185,7 @@ export function createVisitLinks(deps: VisitLinksDeps): VisitLinks {
         if (a.status === 'cancelled') throw new VisitLinkError('appointment_cancelled', 409, 'The appointment was cancelled');
         if (a.status === 'completed' || a.ends_at.getTime() <= now().getTime()) throw new VisitLinkError('appointment_ended', 409, 'The appointment has ended');
         const id = randomUUID();
-        const token = randomBytes(32).toString('base64url');
+        const token = newToken();
         await tx.query('INSERT INTO visit_links (id, appointment_id, token_hash, created_by) VALUES ($1, $2, $3, $4)', [id, appointmentId, hashVisitToken(token), createdBy]);
         await audit.append(
           { ...actorFields(ctx), action: AuditAction.visitLinkCreate, resourceType: 'visit_link', resourceId: id, patientId: a.patient_id, outcome: AuditOutcome.success, details: { appointmentId } },

@@ -5,8 +5,9 @@
  * ended exactly once, audited exactly once, and announced to every process so caches drop it
  * and its WebSockets close. Tokens are 256-bit random; Redis only ever sees their SHA-256.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../../../core/audit/index.ts';
+import { isToken, newToken, sha256Hex } from '../../../core/crypto/tokens.ts';
 import { AppError, ErrorCode } from '../../../core/errors.ts';
 import type { SessionEndReason } from '../../../core/identity/principal.ts';
 import type { Logger } from '../../../core/log/logger.ts';
@@ -68,7 +69,6 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 const ID_RE = /^[0-9a-f]{32}$/;
 /** Redis drops a session's keys this long after its absolute deadline if no sweeper ever ran. */
 const KEY_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -78,7 +78,7 @@ const lookup = script(LOOKUP_LUA);
 const endClaim = script(END_LUA);
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
 
 /**
@@ -210,7 +210,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
     if (closed) throw new Error('session store is closed');
     const t = now();
     const id = randomBytes(16).toString('hex');
-    const token = randomBytes(32).toString('base64url');
+    const token = newToken();
     const tokenHash = hashToken(token);
     const absoluteExpiresAt = Math.min(t + absoluteTimeoutMs, input.absoluteExpiresAt ?? Number.POSITIVE_INFINITY);
     if (absoluteExpiresAt <= t) throw new AppError(400, ErrorCode.badRequest, 'This session would already have expired');
@@ -222,7 +222,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
       throw new TypeError(`a ${input.kind} session needs ${input.kind === 'staff' ? 'a role' : 'a patient id and a scope'}`);
     })();
     const session: Session = {
-      id, principal, createdAt: t, lastSeenAt: t, idleExpiresAt: t + idleTimeoutMs, absoluteExpiresAt, csrfToken: randomBytes(32).toString('base64url'),
+      id, principal, createdAt: t, lastSeenAt: t, idleExpiresAt: t + idleTimeoutMs, absoluteExpiresAt, csrfToken: newToken(),
     };
     const dropAt = absoluteExpiresAt + KEY_GRACE_MS;
     const results = await r(
@@ -265,7 +265,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
     create,
 
     authenticateCached(token, opts) {
-      if (closed || !TOKEN_RE.test(token)) return undefined;
+      if (closed || !isToken(token)) return undefined;
       const t = now();
       const entry = cache.hit(token, t);
       if (entry === undefined) return undefined;
@@ -273,7 +273,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
     },
     async authenticate(token, opts) {
       if (closed) throw new Error('session store is closed');
-      if (!TOKEN_RE.test(token)) return undefined;
+      if (!isToken(token)) return undefined;
       const touch = opts?.touch ?? true;
       const t = now();
       const entry = cache.hit(token, t);
