@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
+import { isOnCareTeam } from '../../core/identity/care-team.ts';
 import type { Principal } from '../../core/identity/principal.ts';
 import type { AppEnv } from '../app-env.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
@@ -47,8 +48,7 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
   const facts = async (principal: Principal, resource: Resource): Promise<Facts> => {
     const patientId = patientOf(resource);
     if (patientId === null || principal.kind !== 'staff') return { careTeam: false, breakGlassId: null };
-    const rows = await deps.db.query('SELECT 1 FROM care_team WHERE provider_id = $1 AND patient_id = $2', [principal.userId, patientId]);
-    if (rows.length > 0) return { careTeam: true, breakGlassId: null };
+    if (await isOnCareTeam(deps.db, principal.userId, patientId)) return { careTeam: true, breakGlassId: null };
     const grant = await deps.breakGlass.activeGrant(principal.userId, patientId);
     return { careTeam: false, breakGlassId: grant?.id ?? null };
   };

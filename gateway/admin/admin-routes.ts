@@ -7,6 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
+import { addToCareTeam, removeFromCareTeam } from '../../core/identity/care-team.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { STAFF_ROLES, StaffRole } from '../../core/identity/principal.ts';
 import type { UserStore } from '../../core/identity/user-store.ts';
@@ -263,8 +264,7 @@ export function adminRoutes(deps: AdminRouteDeps): RouteModule {
       await db.transaction(async (tx) => {
         const patient = await tx.query('SELECT 1 FROM patients WHERE id = $1 AND erased_at IS NULL', [patientId]);
         if (patient.length === 0) throw new AppError(404, ErrorCode.notFound, 'No such patient');
-        const added = await tx.query('INSERT INTO care_team (provider_id, patient_id, added_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1', [providerId, patientId, ctx.actorId]);
-        if (added.length > 0) await audit.append({ ...ctx, action: AuditAction.careTeamMemberAdd, resourceType: 'care_team', resourceId: providerId, patientId, outcome: 'success' }, tx);
+        if (await addToCareTeam(tx, providerId, patientId, ctx.actorId ?? null)) await audit.append({ ...ctx, action: AuditAction.careTeamMemberAdd, resourceType: 'care_team', resourceId: providerId, patientId, outcome: 'success' }, tx);
       });
       return c.body(null, 204);
     });
@@ -274,9 +274,9 @@ export function adminRoutes(deps: AdminRouteDeps): RouteModule {
       await access.authorize(c, Action.careTeamManage, system);
       const ctx = auditContext(c);
       const removed = await db.transaction(async (tx) => {
-        const rows = await tx.query('DELETE FROM care_team WHERE provider_id = $1 AND patient_id = $2 RETURNING 1', [providerId, patientId]);
-        if (rows.length > 0) await audit.append({ ...ctx, action: AuditAction.careTeamMemberRemove, resourceType: 'care_team', resourceId: providerId, patientId, outcome: 'success' }, tx);
-        return rows.length > 0;
+        const removed = await removeFromCareTeam(tx, providerId, patientId);
+        if (removed) await audit.append({ ...ctx, action: AuditAction.careTeamMemberRemove, resourceType: 'care_team', resourceId: providerId, patientId, outcome: 'success' }, tx);
+        return removed;
       });
       if (!removed) throw new AppError(404, ErrorCode.notFound, 'That patient is not on that care team');
       return c.body(null, 204);

@@ -12,6 +12,7 @@ import { actorFields, isUuid, type ActionContext } from '../../core/appointments
 import { sha256Hex } from '../../core/crypto/tokens.ts';
 import type { Db, Sql } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
+import { ensurePatientPrincipal } from '../../core/identity/patient-principal.ts';
 
 export const EnrollmentErrorCode = {
   /** 400: the only redeem failure a client sees (unknown, malformed, expired, used, revoked, erased). */
@@ -125,13 +126,7 @@ export function createEnrollment(deps: EnrollmentDeps): Enrollment {
         : EnrollmentFailure.used; // lost a race we cannot name more precisely
       return fail(reason, s.id, s.patient_id);
     }
-    const [user] = await tx.query<{ id: string; status: string }>(
-      `INSERT INTO users (id, kind, patient_id) VALUES ($1, 'patient', $2)
-       ON CONFLICT (patient_id) DO UPDATE SET updated_at = now()
-       RETURNING id, status`,
-      [randomUUID(), won.patient_id],
-    );
-    if (!user) throw new Error('patient principal upsert returned no row');
+    const user = await ensurePatientPrincipal(tx, won.patient_id);
     // The code stays consumed: an admin disabled this patient, a new code is needed once re-enabled.
     if (user.status !== 'active') return fail(EnrollmentFailure.patientDisabled, won.id, won.patient_id);
     await audit.append({ ...base, resourceId: won.id, patientId: won.patient_id, outcome: AuditOutcome.success, details: { patientUserId: user.id } }, tx);

@@ -8,6 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
+import { addToCareTeam } from '../../core/identity/care-team.ts';
 import { patientInputSchema, patientPatchSchema, type PatientStore } from '../../core/patients/index.ts';
 import type { AccessControl } from '../access/access-control.ts';
 import { Action } from '../access/policy.ts';
@@ -92,7 +93,7 @@ export function patientRoutes(deps: PatientRouteDeps): RouteModule {
       const id = await db.transaction(async (tx) => {
         const created = await patients.create(input, ctx, tx);
         if (auth.principal.kind === 'staff' && auth.principal.role === 'provider') {
-          await tx.query('INSERT INTO care_team (provider_id, patient_id, added_by) VALUES ($1, $2, $1)', [auth.principal.userId, created.id]);
+          await addToCareTeam(tx, auth.principal.userId, created.id, auth.principal.userId);
           await audit.append({ ...ctx, action: AuditAction.careTeamMemberAdd, resourceType: 'care_team', resourceId: auth.principal.userId, patientId: created.id, outcome: 'success' }, tx);
         }
         return created.id;

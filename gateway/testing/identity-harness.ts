@@ -10,6 +10,8 @@ import { createAuditLog, type AuditRecord } from '../../core/audit/index.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { createMasterKeyring, generateMasterKey, totpSecretAad } from '../../core/crypto/index.ts';
 import type { Db } from '../../core/db/types.ts';
+import { addToCareTeam as insertCareTeam } from '../../core/identity/care-team.ts';
+import { ensurePatientPrincipal } from '../../core/identity/patient-principal.ts';
 import type { PatientScope, StaffRole } from '../../core/identity/principal.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 import { hashPassword } from '../auth/password.ts';
@@ -58,7 +60,7 @@ export function identityHarness(opts: { db: Db; redis: Redis; env?: Readonly<Rec
   };
 
   const addToCareTeam = async (providerId: string, patientId: string): Promise<void> => {
-    await db.query('INSERT INTO care_team (provider_id, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [providerId, patientId]);
+    await insertCareTeam(db, providerId, patientId, null);
   };
 
   const seedAppointment = async (patientId: string, providerId: string, startsInMin = 5, lengthMin = 30) => {
@@ -69,12 +71,8 @@ export function identityHarness(opts: { db: Db; redis: Redis; env?: Readonly<Rec
   const staffSession = async (staff: { id: string; role: StaffRole }) => identity.sessions.create({ kind: 'staff', userId: staff.id, role: staff.role, patientId: null, scope: null, appointmentId: null });
 
   const patientSession = async (patientId: string, scope: PatientScope, appointmentId: string | null = null) => {
-    const [row] = await db.query<{ id: string }>(
-      `INSERT INTO users (id, kind, patient_id) VALUES ($1, 'patient', $2) ON CONFLICT (patient_id) DO UPDATE SET updated_at = now() RETURNING id`,
-      [randomUUID(), patientId],
-    );
-    if (row === undefined) throw new Error('no patient principal');
-    return identity.sessions.create({ kind: 'patient', userId: row.id, role: null, patientId, scope, appointmentId });
+    const { id: userId } = await ensurePatientPrincipal(db, patientId);
+    return identity.sessions.create({ kind: 'patient', userId, role: null, patientId, scope, appointmentId });
   };
 
   const auditRows = async (action?: string): Promise<AuditRecord[]> =>

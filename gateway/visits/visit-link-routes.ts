@@ -120,7 +120,7 @@ export function visitLinkRoutes(deps: VisitLinkRouteDeps): RouteModule {
         if (err instanceof AppError && err.status < 500) await deps.throttle.recordFailure(ip);
         throw err;
       }
-      const userId = await ensurePatientPrincipal(db, visit.patientId);
+      const { id: userId } = await ensurePatientPrincipal(db, visit.patientId);
       const created = await sessions.create({
         kind: 'patient',
         userId,
