@@ -86,7 +86,8 @@ export function createIdentity(deps: IdentityDeps) {
   const staffLogin = createStaffLogin({ db, users, throttle, challenges, sealer, audit, issuer: 'Telehealth' });
   const breakGlass = createBreakGlass({ db, audit, cipher, minutes: config.breakGlassMinutes });
   const access = createAccessControl({ db, audit, breakGlass });
-  const sessionMw = createSessionMiddleware({ sessions, audit, originAllowed });
+  const refusals = createRefusalAudit(audit);
+  const sessionMw = createSessionMiddleware({ sessions, refusals, originAllowed });
   const patients = createPatientStore({ db, cipher, audit });
   const appointments = createAppointmentStore({ db, audit });
   const visitLinks = createVisitLinks({ db, audit, leadMinutes: config.visitLinkLeadMinutes });
@@ -116,7 +117,6 @@ export function createIdentity(deps: IdentityDeps) {
    * WebSocket upgrade authentication: the same credentials as HTTP, without counting as activity.
    * A presented but refused credential is audited like on HTTP.
    */
-  const refusals = createRefusalAudit(audit);
   const authenticateUpgrade = async (req: IncomingMessage): Promise<Session | undefined> => {
     const credential = presentedToken(req.headers);
     if (credential === undefined) return undefined;

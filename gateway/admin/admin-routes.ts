@@ -10,7 +10,7 @@ import type { Db } from '../../core/db/types.ts';
 import { addToCareTeam, removeFromCareTeam } from '../../core/identity/care-team.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { STAFF_ROLES, StaffRole } from '../../core/identity/principal.ts';
-import type { UserStore } from '../../core/identity/user-store.ts';
+import type { StaffUser, UserStore } from '../../core/identity/user-store.ts';
 import type { AccessControl } from '../access/access-control.ts';
 import { Action } from '../access/policy.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
@@ -155,7 +155,7 @@ const careTeamRemove = createRoute({
   responses: { 204: { description: 'Removed' }, ...errors },
 });
 
-function userView(u: { id: string; username: string; displayName: string; role: StaffRole; status: 'active' | 'disabled'; mfaEnrolledAt: Date | null; createdAt: Date }): z.infer<typeof UserSchema> {
+function userView(u: StaffUser): z.infer<typeof UserSchema> {
   return { id: u.id, username: u.username, displayName: u.displayName, role: u.role, status: u.status, mfaEnrolled: u.mfaEnrolledAt !== null, createdAt: u.createdAt.toISOString() };
 }
 
@@ -202,21 +202,28 @@ export function adminRoutes(deps: AdminRouteDeps): RouteModule {
       if (id === ctx.actorId && ((patch.role !== undefined && patch.role !== StaffRole.admin) || patch.status === 'disabled')) {
         throw new AppError(409, ErrorCode.conflict, 'An admin cannot demote or disable their own account; ask another admin');
       }
-      if (patch.role !== undefined && patch.role !== before.role) {
-        await users.setRole(id, patch.role);
-        await audit.append({ ...ctx, action: AuditAction.roleGrant, resourceType: 'user', resourceId: id, outcome: 'success', details: { from: before.role, to: patch.role } });
-        await sessions.endAllForUser(id, 'revoked', ctx);
-      }
-      if (patch.status !== undefined && patch.status !== before.status) {
-        await users.setStatus(id, patch.status);
-        await audit.append({ ...ctx, action: patch.status === 'disabled' ? AuditAction.userDisable : AuditAction.userEnable, resourceType: 'user', resourceId: id, outcome: 'success' });
-        if (patch.status === 'disabled') await sessions.endAllForUser(id, 'user_disabled', ctx);
-      }
-      if (patch.displayName !== undefined && patch.displayName !== before.displayName) {
-        await users.setDisplayName(id, patch.displayName);
-        await audit.append({ ...ctx, action: AuditAction.userUpdate, resourceType: 'user', resourceId: id, outcome: 'success', details: { fields: ['display_name'] } });
-      }
-      return c.json(userView(await mustGet(id)), 200);
+      const roleChanged = patch.role !== undefined && patch.role !== before.role;
+      const statusChanged = patch.status !== undefined && patch.status !== before.status;
+      // Every change and its audit record commit together; sessions end once the change is in.
+      const after = await db.transaction(async (tx) => {
+        let user = before;
+        if (roleChanged && patch.role !== undefined) {
+          user = (await users.setRole(id, patch.role, tx)) ?? user;
+          await audit.append({ ...ctx, action: AuditAction.roleGrant, resourceType: 'user', resourceId: id, outcome: 'success', details: { from: before.role, to: patch.role } }, tx);
+        }
+        if (statusChanged && patch.status !== undefined) {
+          user = (await users.setStatus(id, patch.status, tx)) ?? user;
+          await audit.append({ ...ctx, action: patch.status === 'disabled' ? AuditAction.userDisable : AuditAction.userEnable, resourceType: 'user', resourceId: id, outcome: 'success' }, tx);
+        }
+        if (patch.displayName !== undefined && patch.displayName !== before.displayName) {
+          user = (await users.setDisplayName(id, patch.displayName, tx)) ?? user;
+          await audit.append({ ...ctx, action: AuditAction.userUpdate, resourceType: 'user', resourceId: id, outcome: 'success', details: { fields: ['display_name'] } }, tx);
+        }
+        return user;
+      });
+      if (roleChanged) await sessions.endAllForUser(id, 'revoked', ctx);
+      if (statusChanged && patch.status === 'disabled') await sessions.endAllForUser(id, 'user_disabled', ctx);
+      return c.json(userView(after), 200);
     });
 
     app.openapi({ ...resetMfa, ...mw }, async (c) => {
@@ -224,8 +231,10 @@ export function adminRoutes(deps: AdminRouteDeps): RouteModule {
       await access.authorize(c, Action.userManage, { type: 'user', userId: id });
       await mustGet(id);
       const ctx = auditContext(c);
-      await users.resetMfa(id);
-      await audit.append({ ...ctx, action: AuditAction.userMfaReset, resourceType: 'user', resourceId: id, outcome: 'success' });
+      await db.transaction(async (tx) => {
+        await users.resetMfa(id, tx);
+        await audit.append({ ...ctx, action: AuditAction.userMfaReset, resourceType: 'user', resourceId: id, outcome: 'success' }, tx);
+      });
       await sessions.endAllForUser(id, 'revoked', ctx);
       return c.body(null, 204);
     });

@@ -14,7 +14,7 @@ import type { RouteModule } from '../route-module.ts';
 import { clearedSessionCookie } from './credentials.ts';
 import { auditContext, requireAuth } from './request-auth.ts';
 import { establish, EstablishedSchema, SessionInfoSchema, sessionInfo, TokenMode } from './session-response.ts';
-import type { SessionMiddleware } from './session-middleware.ts';
+import { AuthErrorCode, type SessionMiddleware } from './session-middleware.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 import type { StaffLogin } from './staff-login.ts';
 
@@ -185,7 +185,7 @@ export function authRoutes(deps: AuthRouteDeps): RouteModule {
 
     const current = async (sessionId: string) => {
       const session = await sessions.get(sessionId);
-      if (session === undefined) throw new AppError(401, 'session_invalid', 'Your session has ended or is not valid; sign in again');
+      if (session === undefined) throw new AppError(401, AuthErrorCode.sessionInvalid, 'Your session has ended or is not valid; sign in again');
       return sessionInfo(session, sessions.timeLeft(session));
     };
 

@@ -21,7 +21,8 @@ export function createRefusalAudit(audit: AuditLog): RefusalAudit {
   return {
     async record(actor, { reason, credential, sessionId, channel }) {
       if (credential !== null) {
-        const key = `${reason}:${sha256Hex(credential)}`;
+        // HTTP and WebSocket refusals of one credential are recorded separately.
+        const key = `${reason}:${channel === 'websocket' ? 'ws' : 'http'}:${sha256Hex(credential)}`;
         const now = Date.now();
         const last = recent.get(key);
         if (last !== undefined && now - last < DEDUPE_MS) return;

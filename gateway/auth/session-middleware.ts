@@ -14,11 +14,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import type { AuditLog } from '../../core/audit/index.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { nodeIncoming, requestHeader, type AppEnv } from '../app-env.ts';
 import { CSRF_HEADER, presentedToken, type PresentedToken } from './credentials.ts';
-import { createRefusalAudit } from './refusal-audit.ts';
+import type { RefusalAudit } from './refusal-audit.ts';
 import { auditContext, CredentialVia } from './request-auth.ts';
 import type { Session, SessionStore } from './sessions/session-store.ts';
 
@@ -29,7 +28,8 @@ export const AuthErrorCode = {
 
 export interface SessionMiddlewareDeps {
   readonly sessions: Pick<SessionStore, 'authenticate' | 'authenticateCached'>;
-  readonly audit: AuditLog;
+  /** Shared with the WebSocket upgrade, so one credential is recorded once whichever way it comes. */
+  readonly refusals: RefusalAudit;
   readonly originAllowed: (origin: string) => boolean;
 }
 
@@ -57,9 +57,8 @@ export interface SessionMiddleware {
 }
 
 export function createSessionMiddleware(deps: SessionMiddlewareDeps): SessionMiddleware {
-  const refusals = createRefusalAudit(deps.audit);
   const auditRefusal = (c: Context<AppEnv>, reason: string, credential: string | null, sessionId: string | null): Promise<void> =>
-    refusals.record(auditContext(c), { reason, credential, sessionId, channel: c.req.method });
+    deps.refusals.record(auditContext(c), { reason, credential, sessionId, channel: c.req.method });
 
   const invalid = (): AppError => new AppError(401, AuthErrorCode.sessionInvalid, 'Your session has ended or is not valid; sign in again');
 

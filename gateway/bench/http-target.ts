@@ -19,6 +19,7 @@ import { openPglite } from '../../core/db/pglite.ts';
 import { createLogger } from '../../core/log/logger.ts';
 import { provideRedis } from '../../core/redis/provide.ts';
 import { createApp, createLifecycle } from '../app.ts';
+import { createRefusalAudit } from '../auth/refusal-audit.ts';
 import { createSessionMiddleware } from '../auth/session-middleware.ts';
 import { createSessionStore } from '../auth/sessions/session-store.ts';
 import { startHttpServer } from '../server.ts';
@@ -44,7 +45,7 @@ const audit = createAuditLog(db);
 const sessions = createSessionStore({ redis: redis.client, audit, log, idleTimeoutMs: config.sessionIdleTimeoutSec * 1000, absoluteTimeoutMs: config.sessionAbsoluteTimeoutSec * 1000 });
 await sessions.ready();
 const { token } = await sessions.create({ kind: 'staff', userId: '00000000-0000-4000-8000-000000000001', role: 'scheduler', patientId: null, scope: null, appointmentId: null });
-const sessionMw = createSessionMiddleware({ sessions, audit, originAllowed: () => false });
+const sessionMw = createSessionMiddleware({ sessions, refusals: createRefusalAudit(audit), originAllowed: () => false });
 
 const lifecycle = createLifecycle();
 const app = createApp({ config, log, health: [], metrics: new Registry(), lifecycle }, [echoRoutes(sessionMw.required)]);
