@@ -19,12 +19,15 @@ export interface BreakGlassLookup {
 }
 
 export interface AccessControl {
-  /** Allows or throws 403 (audited). Returns the decision for callers that care about break-glass. */
-  authorize(c: Context<AppEnv>, action: Action, resource: Resource): Promise<Decision & { allow: true }>;
+  /** Allows, or throws 403 (audited). A break-glass grant that allowed it is marked on the request. */
+  authorize(c: Context<AppEnv>, action: Action, resource: Resource): Promise<void>;
+  /**
+   * The first of `actions` (most preferred first) the caller may perform on `resource`, loading
+   * the relationship facts at most once; 403 (audited, naming the last action) when none is allowed.
+   */
+  authorizeFirst<A extends Action>(c: Context<AppEnv>, actions: readonly [A, ...A[]], resource: Resource): Promise<A>;
   /** Refuse (audited, 403) for a rule the route enforces itself, e.g. "providers list only their own". */
   deny(c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never>;
-  /** The decision without side effects (lists filter with it). */
-  check(principal: Principal, action: Action, resource: Resource): Promise<Decision>;
 }
 
 function patientOf(resource: Resource): string | null {
@@ -53,9 +56,6 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
     return { careTeam: false, breakGlassId: grant?.id ?? null };
   };
 
-  const check = async (principal: Principal, action: Action, resource: Resource): Promise<Decision> =>
-    decide(principal, action, resource, needsFacts(principal, action, resource) ? await facts(principal, resource) : undefined);
-
   const deny = async (c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never> => {
     await deps.audit.append({
       ...auditContext(c),
@@ -69,15 +69,28 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
     throw new AppError(403, ErrorCode.forbidden, 'You do not have access to this resource');
   };
 
+  const authorizeFirst = async <A extends Action>(c: Context<AppEnv>, actions: readonly [A, ...A[]], resource: Resource): Promise<A> => {
+    const auth = requireAuth(c);
+    let known: Facts | undefined;
+    let refused: { action: A; decision: Decision } | undefined;
+    for (const action of actions) {
+      const f = needsFacts(auth.principal, action, resource) ? (known ??= await facts(auth.principal, resource)) : undefined;
+      const decision = decide(auth.principal, action, resource, f);
+      if (decision.allow) {
+        if (decision.breakGlassId !== null) auth.breakGlassId = decision.breakGlassId;
+        return action;
+      }
+      refused = { action, decision };
+    }
+    const reason = refused !== undefined && !refused.decision.allow ? refused.decision.reason : 'role';
+    return deny(c, refused?.action ?? actions[0], resource, reason);
+  };
+
   return {
-    check,
     deny,
+    authorizeFirst,
     async authorize(c, action, resource) {
-      const auth = requireAuth(c);
-      const decision = await check(auth.principal, action, resource);
-      if (!decision.allow) return deny(c, action, resource, decision.reason);
-      if (decision.breakGlassId !== null) auth.breakGlassId = decision.breakGlassId;
-      return decision;
+      await authorizeFirst(c, [action], resource);
     },
   };
 }

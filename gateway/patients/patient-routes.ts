@@ -103,15 +103,11 @@ export function patientRoutes(deps: PatientRouteDeps): RouteModule {
 
     app.openapi({ ...read, ...mw }, async (c) => {
       const { id } = c.req.valid('param');
-      const auth = requireAuth(c);
-      const resource = { type: 'patient', patientId: id } as const;
-      const clinical = await access.check(auth.principal, Action.patientReadClinical, resource);
-      if (!clinical.allow) await access.authorize(c, Action.patientReadContact, resource);
-      else if (clinical.breakGlassId !== null) auth.breakGlassId = clinical.breakGlassId;
+      const allowed = await access.authorizeFirst(c, [Action.patientReadClinical, Action.patientReadContact], { type: 'patient', patientId: id });
       const patient = await load(id);
-      const view = clinical.allow ? 'clinical' : 'contact';
+      const view = allowed === Action.patientReadClinical ? 'clinical' : 'contact';
       await audit.append({ ...auditContext(c), action: AuditAction.patientView, resourceType: 'patient', resourceId: id, patientId: id, outcome: 'success', details: { view } });
-      return c.json(clinical.allow ? clinicalView(patient) : contactView(patient), 200);
+      return c.json(view === 'clinical' ? clinicalView(patient) : contactView(patient), 200);
     });
 
     app.openapi({ ...update, ...mw }, async (c) => {
