@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,15 @@ describe.each(ENGINES)('storage on %s', (kind) => {
     expect(await t.db.query('SELECT id FROM t_tx')).toEqual([{ id: 2 }]);
   });
 
+  it('reports database errors with their PostgreSQL fields (SQLSTATE, constraint)', async () => {
+    const t = await openDb();
+    await t.db.exec('CREATE TABLE t_err (id int CONSTRAINT t_err_pk PRIMARY KEY)');
+    await t.db.query('INSERT INTO t_err VALUES (1)');
+    const err: unknown = await t.db.query('INSERT INTO t_err VALUES (1)').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ code: '23505', constraint: 't_err_pk', message: expect.stringMatching(/duplicate key/) as unknown });
+  });
+
   it('applies migrations once, in order, and is idempotent', async () => {
     const t = await openDb({ migrated: false });
     const all = loadMigrations();
@@ -70,6 +80,45 @@ describe.each(ENGINES)('storage on %s', (kind) => {
       await expect(migrate(t.db, loadMigrations(dir))).rejects.toThrow(/no_such_function/);
       const tables = await t.db.query(`SELECT to_regclass('m_ok') AS ok, to_regclass('m_bad') AS bad, to_regclass('schema_migrations') AS sm`);
       expect(tables).toEqual([{ ok: null, bad: null, sm: null }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('PGlite thread', () => {
+  it('runs statements off the event loop: timers keep firing during a long query', async () => {
+    const db = await openPglite();
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const started = performance.now();
+      await db.query('SELECT count(*) FROM generate_series(1, 3000000)');
+      const elapsed = performance.now() - started;
+      clearInterval(timer);
+      expect(elapsed).toBeGreaterThan(50);
+      // In-thread WASM would hold the loop for the whole query: at most one tick after it.
+      expect(ticks).toBeGreaterThan(3);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('answers every call after close with a clear error', async () => {
+    const db = await openPglite();
+    await db.close();
+    await expect(db.query('SELECT 1')).rejects.toThrow(/embedded database thread stopped/);
+  });
+
+  it('does not keep a process alive that forgot to close it', () => {
+    const script = `import { openPglite } from ${JSON.stringify(new URL('./pglite.ts', import.meta.url).href)};
+const db = await openPglite(); const [r] = await db.query('SELECT 41 + 1 AS n'); console.log(r.n);`;
+    const dir = mkdtempSync(path.join(tmpdir(), 'pglite-unclosed-'));
+    try {
+      const file = path.join(dir, 'forgot-close.mjs');
+      writeFileSync(file, script);
+      const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+      expect(out.trim()).toBe('42');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
