@@ -91,6 +91,31 @@ describe('plain HTTP', () => {
     expect(docs.headers.get('content-security-policy')).toContain("style-src 'self'");
   });
 
+  it('writes each security header exactly once, and a response that sets its own keeps only its value', async () => {
+    const own: RouteModule = (app) => app.get('/own-cache', (c) => c.json({ ok: true }, 200, { 'Cache-Control': 'private, max-age=5' }));
+    const { server } = await serve({ modules: [sampleRoutes, own] });
+    const rawHead = (path: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`));
+        let data = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => (data += d));
+        socket.on('end', () => resolve((data.split('\r\n\r\n')[0] ?? '').split('\r\n').slice(1).map((l) => l.toLowerCase())));
+        socket.on('error', reject);
+      });
+    const values = (lines: string[], name: string) => lines.filter((l) => l.startsWith(`${name}: `)).map((l) => l.slice(name.length + 2));
+    const fixed = ['strict-transport-security', 'content-security-policy', 'cache-control', 'referrer-policy', 'x-frame-options', 'x-content-type-options', 'cross-origin-resource-policy', 'x-request-id'];
+
+    const api = await rawHead('/readyz');
+    for (const name of fixed) expect(values(api, name), name).toHaveLength(1);
+    const docs = await rawHead('/docs');
+    for (const name of fixed) expect(values(docs, name), name).toHaveLength(1);
+    expect(values(docs, 'content-security-policy')[0]).toContain("style-src 'self'");
+    const cached = await rawHead('/own-cache');
+    for (const name of fixed) expect(values(cached, name), name).toHaveLength(1);
+    expect(values(cached, 'cache-control')).toEqual(['private, max-age=5']);
+  });
+
   it("puts the headers even on the adapter's own answers (a malformed Host gets a bare 400)", async () => {
     const { server } = await serve();
     const head = await new Promise<string>((resolve, reject) => {

@@ -33,16 +33,21 @@ interface Series {
 }
 
 export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics): RequestTelemetry {
-  const series = new Map<string, Series>();
+  // route pattern → status → method label: interned strings and small ints, so a lookup hashes
+  // nothing and builds no key string.
+  const series = new Map<string, Map<number, Map<string, Series>>>();
   let pending: RequestRecord[] = [];
   let scheduled: NodeJS.Immediate | undefined;
 
   const seriesFor = (r: RequestRecord): Series => {
-    const key = `${r.method} ${r.status} ${r.route}`;
-    let s = series.get(key);
+    let byStatus = series.get(r.route);
+    if (byStatus === undefined) series.set(r.route, (byStatus = new Map()));
+    let byMethod = byStatus.get(r.status);
+    if (byMethod === undefined) byStatus.set(r.status, (byMethod = new Map()));
+    let s = byMethod.get(r.method);
     if (s === undefined) {
       s = { metrics: metrics.series(r.method, r.route, r.status), log: accessLog.child({ method: r.method, route: r.route, status: r.status }), pending: 0 };
-      series.set(key, s);
+      byMethod.set(r.method, s);
     }
     return s;
   };
