@@ -41,9 +41,9 @@ export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics):
 
   const seriesFor = (r: RequestRecord): Series => {
     let byStatus = series.get(r.route);
-    if (byStatus === undefined) series.set(r.route, (byStatus = new Map()));
+    if (byStatus === undefined) series.set(r.route, (byStatus = new Map<number, Map<string, Series>>()));
     let byMethod = byStatus.get(r.status);
-    if (byMethod === undefined) byStatus.set(r.status, (byMethod = new Map()));
+    if (byMethod === undefined) byStatus.set(r.status, (byMethod = new Map<string, Series>()));
     let s = byMethod.get(r.method);
     if (s === undefined) {
       s = { metrics: metrics.series(r.method, r.route, r.status), log: accessLog.child({ method: r.method, route: r.route, status: r.status }), pending: 0 };
