@@ -19,6 +19,19 @@ const REDACTED = new Set<string>(REDACTED_FIELDS.map((f) => f.toLowerCase()));
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 6;
 
+/** Per distinct key: whether its value is redacted. Keys are field names from code: a small set. */
+const redactedKey = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 10_000;
+
+function isRedactedKey(key: string): boolean {
+  let hit = redactedKey.get(key);
+  if (hit === undefined) {
+    hit = REDACTED.has(key.toLowerCase());
+    if (redactedKey.size < MAX_REMEMBERED_KEYS) redactedKey.set(key, hit);
+  }
+  return hit;
+}
+
 /**
  * One walk over the logged object, replacing the value of any key in REDACTED_FIELDS (any case,
  * any depth up to MAX_DEPTH; deeper values are dropped). pino's path-based `redact` with leading
@@ -31,16 +44,20 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (depth >= MAX_DEPTH) return '[truncated]';
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
-    value.forEach((v, i) => {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
       const s = scrub(v, depth + 1);
       if (s !== v) (out ??= [...(value as unknown[])])[i] = s;
-    });
+    }
     return out ?? value;
   }
+  const record = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const s = REDACTED.has(k.toLowerCase()) ? CENSOR : scrub(v, depth + 1);
-    if (s !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = s;
+  for (const k in record) {
+    if (!Object.hasOwn(record, k)) continue;
+    const v = record[k];
+    const s = isRedactedKey(k) ? CENSOR : scrub(v, depth + 1);
+    if (s !== v) (out ??= { ...record })[k] = s;
   }
   return out ?? value;
 }

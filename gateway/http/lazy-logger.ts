@@ -6,22 +6,37 @@
  */
 import type { Logger } from '../../core/log/logger.ts';
 
+/**
+ * The proxy target: the parent and bindings, and the child once made. Its properties are
+ * ordinary (configurable) ones, so no proxy invariant ties the traps' answers to them.
+ */
+interface Lazy {
+  readonly parent: Logger;
+  readonly bindings: Readonly<Record<string, string>>;
+  real: Logger | undefined;
+}
+
+const resolve = (t: Lazy): Logger => (t.real ??= t.parent.child(t.bindings));
+
+/** One handler for every request's proxy: a request allocates only its target and proxy. */
+const handler: ProxyHandler<Lazy> = {
+  get(t, prop) {
+    const target = resolve(t);
+    const value: unknown = Reflect.get(target, prop, target);
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  },
+  set(t, prop, value) {
+    return Reflect.set(resolve(t), prop, value);
+  },
+  has(t, prop) {
+    return Reflect.has(resolve(t), prop);
+  },
+  getPrototypeOf(t) {
+    return Reflect.getPrototypeOf(resolve(t));
+  },
+};
+
 export function lazyChild(parent: Logger, bindings: Readonly<Record<string, string>>): Logger {
-  let real: Logger | undefined;
-  const resolve = (): Logger => (real ??= parent.child(bindings));
-  const handler: ProxyHandler<Logger> = {
-    get(_target, prop) {
-      const target = resolve();
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-    set(_target, prop, value) {
-      return Reflect.set(resolve(), prop, value);
-    },
-    has(_target, prop) {
-      return Reflect.has(resolve(), prop);
-    },
-  };
-  // A fresh object as target: it has no own properties, so no proxy invariant can bind the traps.
-  return new Proxy(Object.create(parent) as Logger, handler);
+  const target: Lazy = { parent, bindings, real: undefined };
+  return new Proxy(target, handler) as unknown as Logger;
 }
