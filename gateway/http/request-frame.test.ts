@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { afterTelemetry, testApp } from '../testing/harness.ts';
+import { FLUSH_DELAY_MS } from './telemetry.ts';
 import { sampleRoutes } from '../testing/sample-routes.ts';
 
 const note = { email: 'jane.roe@example.org', text: 'Rash is gone', priority: 1, tags: [] };
@@ -84,6 +85,13 @@ describe('request id', () => {
 });
 
 describe('access log', () => {
+  it('writes the lines by itself within a few milliseconds, in request order', async () => {
+    const { app, logs } = testApp({ modules: [sampleRoutes] });
+    for (const id of ['ord-1', 'ord-2', 'ord-3']) await app.request('/healthz', { headers: { 'x-request-id': id } });
+    await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS * 4));
+    expect(logs.lines().filter((l) => l['msg'] === 'request').map((l) => l['requestId'])).toEqual(['ord-1', 'ord-2', 'ord-3']);
+  });
+
   it('writes one line per request with the route pattern, never the raw URL or query', async () => {
     const { app, logs } = testApp({ modules: [sampleRoutes] });
     const res = await app.request('/patients/p-4711/notes?limit=3&name=Jane', postNote({ 'x-request-id': 'req-1' }));

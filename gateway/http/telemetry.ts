@@ -1,9 +1,14 @@
 /**
  * Per-request telemetry — the access-log line and the HTTP metrics — recorded off the request's
- * critical path. The frame appends a small record; a setImmediate flushes the batch, so the
- * response is written first and pino's and prom-client's code runs in one warm loop instead of
- * interleaved with request handling. Lines keep their order and appear at most one event-loop
- * turn after their response.
+ * critical path. The frame appends a small record; a short timer (FLUSH_DELAY_MS) flushes the
+ * batch, so the response is written first and pino's and prom-client's code runs in one warm loop
+ * instead of interleaved with request handling. Lines keep their order and appear within a few
+ * milliseconds of their response; anything pending is written when the process exits.
+ *
+ * Why a timer and not setImmediate: a pending immediate makes the event loop poll without
+ * waiting, so under load nearly every loop turn paid an extra epoll round and a flush of one or
+ * two records — ~1.5 µs of CPU per request in the http bench. A timer lets each turn block in
+ * epoll as usual and batches a millisecond's worth of requests.
  *
  * Per label combination (method, route pattern, status — a small closed set) the metric children
  * and a pino child with those three fields already serialised are made once and reused, so a
@@ -11,6 +16,19 @@
  */
 import type { Logger } from '../../core/log/logger.ts';
 import type { HttpMetrics, HttpSeries } from './metrics.ts';
+
+/** How long a record may wait before its line and metrics are written. */
+export const FLUSH_DELAY_MS = 5;
+
+/** Telemetries with records waiting; written synchronously at exit and by flushAllTelemetry(). */
+const waiting = new Set<RequestTelemetry>();
+
+/** Writes every pending access line and metric now (process exit; tests). */
+export function flushAllTelemetry(): void {
+  for (const t of waiting) t.flush();
+}
+
+process.on('exit', flushAllTelemetry);
 
 export interface RequestRecord {
   readonly requestId: string;
@@ -37,7 +55,7 @@ export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics):
   // nothing and builds no key string.
   const series = new Map<string, Map<number, Map<string, Series>>>();
   let pending: RequestRecord[] = [];
-  let scheduled: NodeJS.Immediate | undefined;
+  let scheduled: NodeJS.Timeout | undefined;
 
   const seriesFor = (r: RequestRecord): Series => {
     let byStatus = series.get(r.route);
@@ -53,8 +71,9 @@ export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics):
   };
 
   const flush = (): void => {
-    if (scheduled !== undefined) clearImmediate(scheduled);
+    if (scheduled !== undefined) clearTimeout(scheduled);
     scheduled = undefined;
+    waiting.delete(telemetry);
     const batch = pending;
     pending = [];
     const touched = new Set<Series>();
@@ -71,11 +90,15 @@ export function createRequestTelemetry(accessLog: Logger, metrics: HttpMetrics):
     }
   };
 
-  return {
+  const telemetry: RequestTelemetry = {
     record(entry) {
       pending.push(entry);
-      scheduled ??= setImmediate(flush);
+      if (scheduled === undefined) {
+        scheduled = setTimeout(flush, FLUSH_DELAY_MS);
+        waiting.add(telemetry);
+      }
     },
     flush,
   };
+  return telemetry;
 }

@@ -9,6 +9,7 @@ import type { Config } from '../../core/config/schema.ts';
 import type { HealthCheck } from '../../core/health.ts';
 import { createLogger, type Logger } from '../../core/log/logger.ts';
 import { createApp, createLifecycle, type Lifecycle, type RouteModule } from '../app.ts';
+import { flushAllTelemetry } from '../http/telemetry.ts';
 
 export function testConfig(env: Readonly<Record<string, string>> = {}): Config {
   return loadConfig({ APP_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', ...env });
@@ -43,8 +44,14 @@ export function captureLog(level: 'info' | 'debug' = 'info'): CapturedLog {
   };
 }
 
-/** Access lines and metrics are written one event-loop turn after the response. */
-export const afterTelemetry = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Access lines and metrics are written shortly after the response: write them now. */
+export const afterTelemetry = (): Promise<void> =>
+  new Promise((resolve) =>
+    setImmediate(() => {
+      flushAllTelemetry();
+      resolve();
+    }),
+  );
 
 export interface TestAppOptions {
   readonly config?: Config;
