@@ -37,9 +37,16 @@ const echo = createRoute({
   },
 });
 
-/** `authenticate`: the session middleware, so the bench measures the session check every real route pays. */
+/**
+ * `authenticate`: the session middleware, so /bench/echo measures the session check every real
+ * route pays. /bench/echo-open is the same route without it (the frame and validation alone).
+ */
 export const echoRoutes = (authenticate: MiddlewareHandler<AppEnv>): RouteModule => (app) => {
   app.openapi({ ...echo, middleware: [authenticate] }, (c) => {
+    const body = c.req.valid('json');
+    return c.json({ id: randomUUID(), kind: body.kind, priority: body.priority, tagCount: body.tags.length, urgent: body.flags.urgent }, 200);
+  });
+  app.openapi({ ...echo, path: '/bench/echo-open', summary: 'Validate a JSON body and answer, no session (benchmark only)' }, (c) => {
     const body = c.req.valid('json');
     return c.json({ id: randomUUID(), kind: body.kind, priority: body.priority, tagCount: body.tags.length, urgent: body.flags.urgent }, 200);
   });
