@@ -166,6 +166,14 @@ export const settings = {
     doc: 'A visit link works from this many minutes before the appointment starts until it ends.',
   }),
   enrollmentCodeTtlHours: setting({ env: 'ENROLLMENT_CODE_TTL_HOURS', schema: int(1, 720), default: '72', doc: 'Lifetime of a patient messaging enrollment code.' }),
+  maxDevicesPerAccount: setting({ env: 'MAX_DEVICES_PER_ACCOUNT', schema: int(1, 127), default: '5', doc: 'Messaging devices one account may register.' }),
+  prekeyLowWatermark: setting({ env: 'PREKEY_LOW_WATERMARK', schema: int(1, 1000), default: '10', doc: 'A device is told to upload more one-time prekeys when it has fewer than this many left.' }),
+  messageTtlDays: setting({ env: 'MESSAGE_TTL_DAYS', schema: int(1, 365), default: '30', doc: 'Envelopes no device acknowledged are purged after this many days (audited).' }),
+  envelopeMaxBytes: setting({ env: 'ENVELOPE_MAX_BYTES', schema: int(256, 1_048_576), default: '65536', doc: 'Largest single ciphertext envelope, in bytes.' }),
+  messageBatchMaxBytes: setting({ env: 'MESSAGE_BATCH_MAX_BYTES', schema: int(1024, 8_388_608), default: '524288', doc: 'Largest total of the envelopes in one send request, in bytes.' }),
+  messageSendPerMinute: setting({ env: 'MESSAGE_SEND_PER_MINUTE', schema: int(1, 100_000), default: '120', doc: 'Send requests one account may make per minute.' }),
+  attachmentMaxBytes: setting({ env: 'ATTACHMENT_MAX_BYTES', schema: int(1024, 104_857_600), default: '10485760', doc: 'Largest encrypted attachment upload, in bytes.' }),
+  attachmentTtlDays: setting({ env: 'ATTACHMENT_TTL_DAYS', schema: int(1, 365), default: '30', doc: 'Attachments are deleted this many days after upload.' }),
 } as const;
 
 export type Settings = typeof settings;

@@ -12,7 +12,7 @@ import { isOnCareTeam } from '../../core/identity/care-team.ts';
 import type { Principal } from '../../core/identity/principal.ts';
 import type { AppEnv } from '../app-env.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
-import { decide, needsFacts, type Action, type Decision, type DenyReason, type Facts, type Resource } from './policy.ts';
+import { careTeamPair, decide, needsFacts, patientPeerPair, type Action, type Decision, type DenyReason, type Facts, type Resource } from './policy.ts';
 
 export interface BreakGlassLookup {
   activeGrant(providerId: string, patientId: string): Promise<{ readonly id: string } | null>;
@@ -31,6 +31,7 @@ export interface AccessControl {
 }
 
 function patientOf(resource: Resource): string | null {
+  if (resource.type === 'peer') return resource.peer.kind === 'patient' ? resource.peer.patientId : null;
   return resource.type === 'patient' || resource.type === 'appointment' ? resource.patientId : null;
 }
 
@@ -39,6 +40,7 @@ function resourceIdOf(resource: Resource): string | null {
     case 'system':
       return null;
     case 'user':
+    case 'peer':
       return resource.userId;
     case 'patient':
       return resource.patientId;
@@ -49,6 +51,12 @@ function resourceIdOf(resource: Resource): string | null {
 
 export function createAccessControl(deps: { readonly db: Db; readonly audit: AuditLog; readonly breakGlass: BreakGlassLookup }): AccessControl {
   const facts = async (principal: Principal, resource: Resource): Promise<Facts> => {
+    if (resource.type === 'peer') {
+      // A patient messaging a provider: the same care-team row, seen from the patient's side.
+      const fromPatient = patientPeerPair(principal, resource);
+      if (fromPatient !== null) return { careTeam: await isOnCareTeam(deps.db, fromPatient.providerId, fromPatient.patientId), breakGlassId: null };
+      if (careTeamPair(principal, resource.peer) === null) return { careTeam: false, breakGlassId: null };
+    }
     const patientId = patientOf(resource);
     if (patientId === null || principal.kind !== 'staff') return { careTeam: false, breakGlassId: null };
     if (await isOnCareTeam(deps.db, principal.userId, patientId)) return { careTeam: true, breakGlassId: null };

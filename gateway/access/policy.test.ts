@@ -42,13 +42,49 @@ describe('access policy', () => {
     expect(decide(visitor, Action.patientReadContact, patient)).toEqual({ allow: false, reason: 'role' });
   });
 
-  it('denies by default: every action names its subjects explicitly, and patients get only their session', () => {
+  it('denies by default: every action names its subjects explicitly, and patients get only their session, visit and messaging', () => {
+    const forPatients: Record<string, readonly string[]> = {
+      [Action.sessionSelf]: ['patient_visit', 'patient_messaging'],
+      [Action.appointmentRead]: ['patient_visit'],
+      [Action.deviceManage]: ['patient_messaging'],
+      [Action.messageSend]: ['patient_messaging'],
+    };
     for (const [action, rules] of Object.entries(RULES)) {
       const subjects = Object.keys(rules);
       expect(subjects.length, action).toBeGreaterThan(0);
-      if (action !== Action.sessionSelf && action !== Action.appointmentRead) {
-        expect(subjects.filter((s) => s.startsWith('patient_')), action).toEqual([]);
-      }
+      expect(subjects.filter((s) => s.startsWith('patient_')), action).toEqual(forPatients[action] ?? []);
     }
+  });
+
+  describe('messaging peers', () => {
+    const texter: PatientPrincipal = { kind: 'patient', userId: 'pu-1', patientId: 'pat-1', sessionId: 's4', scope: 'messaging', appointmentId: null };
+    const toPatient = { type: 'peer', userId: 'pu-1', peer: { kind: 'patient', patientId: 'pat-1' } } as const;
+    const toProvider = (userId = 'prov-2') => ({ type: 'peer', userId, peer: { kind: 'staff', role: 'provider' } }) as const;
+    const toScheduler = { type: 'peer', userId: 'sch-1', peer: { kind: 'staff', role: 'scheduler' } } as const;
+
+    it('lets providers message providers without facts, and patients on their care team or under break-glass', () => {
+      expect(needsFacts(provider, Action.messageSend, toProvider())).toBe(false);
+      expect(decide(provider, Action.messageSend, toProvider()).allow).toBe(true);
+      expect(needsFacts(provider, Action.messageSend, toPatient)).toBe(true);
+      expect(decide(provider, Action.messageSend, toPatient, { careTeam: true, breakGlassId: null }).allow).toBe(true);
+      expect(decide(provider, Action.messageSend, toPatient, { careTeam: false, breakGlassId: 'bg-1' })).toEqual({ allow: true, breakGlassId: 'bg-1' });
+      expect(decide(provider, Action.messageSend, toPatient, none)).toEqual({ allow: false, reason: 'relationship' });
+      expect(decide(provider, Action.messageSend, toScheduler)).toEqual({ allow: false, reason: 'relationship' });
+    });
+
+    it('lets a messaging patient reach only the providers on their care team, never through break-glass', () => {
+      expect(needsFacts(texter, Action.messageSend, toProvider())).toBe(true);
+      expect(decide(texter, Action.messageSend, toProvider(), { careTeam: true, breakGlassId: null }).allow).toBe(true);
+      expect(decide(texter, Action.messageSend, toProvider(), { careTeam: false, breakGlassId: 'bg-1' }).allow).toBe(false);
+      expect(decide(texter, Action.messageSend, toScheduler).allow).toBe(false);
+      expect(decide(texter, Action.messageSend, { type: 'peer', userId: 'pu-2', peer: { kind: 'patient', patientId: 'pat-2' } }).allow).toBe(false);
+      expect(decide(visitor, Action.messageSend, toProvider(), { careTeam: true, breakGlassId: null })).toEqual({ allow: false, reason: 'role' });
+      expect(decide(scheduler, Action.messageSend, toProvider())).toEqual({ allow: false, reason: 'role' });
+    });
+
+    it('lets anyone who may message reach their own other devices', () => {
+      expect(decide(texter, Action.messageSend, toPatient).allow).toBe(true);
+      expect(decide(provider, Action.messageSend, toProvider('prov-1')).allow).toBe(true);
+    });
   });
 });

@@ -35,6 +35,10 @@ export const Action = {
   auditRead: 'audit.read',
   /** Who messaged whom and when (issue 4). Never schedulers. */
   messageMetadataRead: 'message.metadata_read',
+  /** Own messaging devices and their public keys: register, upload, replenish, remove, list. */
+  deviceManage: 'device.manage',
+  /** Reach a peer for end-to-end-encrypted messaging: fetch their key bundles, send to them. */
+  messageSend: 'message.send',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -42,7 +46,12 @@ export type Resource =
   | { readonly type: 'system' }
   | { readonly type: 'user'; readonly userId: string }
   | { readonly type: 'patient'; readonly patientId: string }
-  | { readonly type: 'appointment'; readonly appointmentId: string; readonly patientId: string; readonly providerId: string };
+  | { readonly type: 'appointment'; readonly appointmentId: string; readonly patientId: string; readonly providerId: string }
+  /** A messaging peer: the account on the other end, as the directory knows it. */
+  | { readonly type: 'peer'; readonly userId: string; readonly peer: Peer };
+
+/** What the policy needs to know about a messaging peer. */
+export type Peer = { readonly kind: 'staff'; readonly role: StaffRole } | { readonly kind: 'patient'; readonly patientId: string };
 
 /** Relationship facts, loaded by the caller only when a rule needs them. */
 export interface Facts {
@@ -57,9 +66,12 @@ export interface Facts {
  * - `careTeam`: a provider, for patients on their care team — or under an active break-glass
  *   grant, in which case the decision carries the grant so every audit record is flagged;
  * - `ownAppointment`: a provider, for appointments they are the provider of, else as `careTeam`;
- * - `ownVisit`: a visit-scoped patient session, for its one appointment.
+ * - `ownVisit`: a visit-scoped patient session, for its one appointment;
+ * - `messagingPeer`: providers message providers, and patients on their care team (or under
+ *   break-glass); a messaging patient messages the providers on their care team. Nobody else
+ *   is a messaging peer (schedulers, admins, auditors, privacy officers never see messages).
  */
-export type Rule = 'any' | 'careTeam' | 'ownAppointment' | 'ownVisit';
+export type Rule = 'any' | 'careTeam' | 'ownAppointment' | 'ownVisit' | 'messagingPeer';
 
 export type Subject = StaffRole | 'patient_visit' | 'patient_messaging';
 
@@ -83,6 +95,8 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.breakGlassReview]: { privacy_officer: 'any' },
   [Action.auditRead]: { auditor: 'any', privacy_officer: 'any' },
   [Action.messageMetadataRead]: { provider: 'careTeam' },
+  [Action.deviceManage]: { provider: 'any', patient_messaging: 'any' },
+  [Action.messageSend]: { provider: 'messagingPeer', patient_messaging: 'messagingPeer' },
 };
 
 export const DenyReason = {
@@ -114,7 +128,23 @@ export function needsFacts(p: Principal, action: Action, resource: Resource): bo
   const rule = ruleFor(p, action);
   if (rule === 'careTeam') return resource.type === 'patient' || resource.type === 'appointment';
   if (rule === 'ownAppointment') return resource.type === 'appointment' && p.kind === 'staff' && resource.providerId !== p.userId;
+  if (rule === 'messagingPeer') return resource.type === 'peer' && (careTeamPair(p, resource.peer) !== null || patientPeerPair(p, resource) !== null);
   return false;
+}
+
+/**
+ * The (provider, patient) pair whose care-team relationship decides a provider↔patient message,
+ * or null when the two are not a provider and a patient.
+ */
+export function careTeamPair(p: Principal, peer: Peer): { readonly providerId: string; readonly patientId: string } | null {
+  if (p.kind === 'staff' && p.role === 'provider' && peer.kind === 'patient') return { providerId: p.userId, patientId: peer.patientId };
+  return null;
+}
+
+/** The patient-side view of the same pair: the patient principal and a provider peer. */
+export function patientPeerPair(p: Principal, resource: Resource): { readonly providerId: string; readonly patientId: string } | null {
+  if (p.kind === 'patient' && resource.type === 'peer' && resource.peer.kind === 'staff' && resource.peer.role === 'provider') return { providerId: resource.userId, patientId: p.patientId };
+  return null;
 }
 
 const ALLOW: Decision = { allow: true, breakGlassId: null };
@@ -143,5 +173,22 @@ export function decide(p: Principal, action: Action, resource: Resource, facts?:
     case 'ownVisit':
       if (resource.type !== 'appointment' || p.kind !== 'patient') return deny(DenyReason.resource);
       return p.appointmentId === resource.appointmentId && p.patientId === resource.patientId ? ALLOW : deny(DenyReason.relationship);
+    case 'messagingPeer':
+      if (resource.type !== 'peer') return deny(DenyReason.resource);
+      return messagingPeer(p, resource, facts);
   }
+}
+
+function messagingPeer(p: Principal, resource: Extract<Resource, { type: 'peer' }>, facts: Facts | undefined): Decision {
+  const { peer } = resource;
+  if (p.userId === resource.userId) return ALLOW; // own other devices (sync of sent messages)
+  if (p.kind === 'staff') {
+    if (p.role !== 'provider') return deny(DenyReason.role);
+    if (peer.kind === 'staff') return peer.role === 'provider' ? ALLOW : deny(DenyReason.relationship);
+    return viaRelationship(facts);
+  }
+  if (p.scope !== 'messaging') return deny(DenyReason.role);
+  // A patient reaches the providers on their care team; never other patients, never break-glass.
+  if (peer.kind === 'staff' && peer.role === 'provider') return facts?.careTeam === true ? ALLOW : deny(DenyReason.relationship);
+  return deny(DenyReason.relationship);
 }
