@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { generate } from 'otplib';
-import { createAuditLog, type AuditRecord } from '../../core/audit/index.ts';
+import { createAuditLog, type AuditLog, type AuditRecord } from '../../core/audit/index.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { createMasterKeyring, generateMasterKey, totpSecretAad } from '../../core/crypto/index.ts';
 import type { Db } from '../../core/db/types.ts';
@@ -16,7 +16,8 @@ import type { PatientScope, StaffRole } from '../../core/identity/principal.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 import { hashPassword } from '../auth/password.ts';
 import { generateSecret } from '../auth/totp.ts';
-import { createIdentity } from '../identity.ts';
+import { createIdentity, type Identity } from '../identity.ts';
+import type { RouteModule } from '../route-module.ts';
 import { testApp, testConfig } from './harness.ts';
 
 export interface SeededStaff {
@@ -33,14 +34,23 @@ export async function totpCode(secret: string, at: Date = new Date()): Promise<s
   return generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
 }
 
-export function identityHarness(opts: { db: Db; redis: Redis; env?: Readonly<Record<string, string>>; config?: Config }) {
+export interface IdentityHarnessOptions {
+  readonly db: Db;
+  readonly redis: Redis;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly config?: Config;
+  /** Further route modules mounted after the identity ones (a feature under test), built from the same identity. */
+  readonly routes?: (identity: Identity, shared: { readonly audit: AuditLog; readonly config: Config }) => readonly RouteModule[];
+}
+
+export function identityHarness(opts: IdentityHarnessOptions) {
   const { db, redis } = opts;
   const config = opts.config ?? testConfig(opts.env ?? {});
   const audit = createAuditLog(db);
   const keyring = createMasterKeyring(generateMasterKey());
   const checkpointKey = generateKeyPairSync('ed25519').publicKey;
   const identity = createIdentity({ config, db, redis, log: testApp().logs.log, audit, keyring, checkpointKeys: [checkpointKey], listenUrl: () => 'http://127.0.0.1:8080', keyPrefix: `test-${randomUUID()}:` });
-  const { app, logs } = testApp({ config, modules: identity.routes });
+  const { app, logs } = testApp({ config, modules: [...identity.routes, ...(opts.routes?.(identity, { audit, config }) ?? [])] });
 
   const seedStaff = async (role: StaffRole, username = `${role.replace('_', '-')}-${randomUUID().slice(0, 8)}`): Promise<SeededStaff> => {
     const user = await identity.users.createStaff({ username, displayName: `Test ${role}`, role, passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
