@@ -18,6 +18,8 @@ CREATE TABLE devices (
   last_resort_kyber_id   integer NOT NULL CHECK (last_resort_kyber_id >= 0),
   last_resort_kyber      bytea NOT NULL,
   last_resort_kyber_sig  bytea NOT NULL CHECK (length(last_resort_kyber_sig) = 64),
+  -- What the user calls the device in their list ("work laptop"); chosen by the user.
+  label            text CHECK (length(label) BETWEEN 1 AND 64),
   created_at       timestamptz NOT NULL DEFAULT now(),
   last_seen_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (user_id, device_id)
