@@ -5,6 +5,7 @@
 import { StartupError } from '../core/errors.ts';
 import { adminCommands } from './commands/admin.ts';
 import { auditCommands } from './commands/audit.ts';
+import { chatCommands } from './commands/chat.ts';
 import { configCommands } from './commands/config.ts';
 import { dbCommands } from './commands/db.ts';
 import { keysCommands } from './commands/keys.ts';
@@ -12,7 +13,7 @@ import { patientCommands } from './commands/patient.ts';
 import { serverCommands } from './commands/server.ts';
 import type { Command, CommandContext } from './commands/types.ts';
 
-export const COMMANDS: readonly Command[] = [...serverCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands];
 
 export const EXIT_USAGE = 2;
 
