@@ -41,7 +41,13 @@ export function createApp(deps: GatewayDeps, modules: readonly RouteModule[] = [
 
   // First, so it wraps everything: every response gets a request id, headers, a metric, a log line.
   const { trustProxy, bodyLimitBytes } = deps.config;
-  app.use(requestFrame({ log: deps.log, metrics: createHttpMetrics(deps.metrics), trustProxy, bodyLimitBytes }));
+  // Encrypted attachments and large send batches exceed the general body limit: only their paths
+  // get a larger one (never a smaller one). The send body is base64 JSON: 4/3 of the bytes plus framing.
+  const bodyLimitOverrides = [
+    { pathPrefix: '/v1/attachments', limitBytes: Math.max(bodyLimitBytes, deps.config.attachmentMaxBytes) },
+    { pathPrefix: '/v1/messages', limitBytes: Math.max(bodyLimitBytes, Math.ceil(deps.config.messageBatchMaxBytes / 3) * 4 + 64 * 1024) },
+  ];
+  app.use(requestFrame({ log: deps.log, metrics: createHttpMetrics(deps.metrics), trustProxy, bodyLimitBytes, bodyLimitOverrides }));
   app.onError(handleError);
   app.notFound(handleNotFound);
 

@@ -37,6 +37,14 @@ export interface RequestFrameDeps {
   readonly metrics: HttpMetrics;
   readonly trustProxy: boolean;
   readonly bodyLimitBytes: number;
+  /** Larger limits for specific path prefixes (encrypted attachment uploads); the first match wins. */
+  readonly bodyLimitOverrides?: readonly BodyLimitOverride[];
+}
+
+export interface BodyLimitOverride {
+  /** Matches this path and everything below it (`/v1/attachments`, `/v1/attachments/...`). */
+  readonly pathPrefix: string;
+  readonly limitBytes: number;
 }
 
 function failed(c: Context<AppEnv>, err: unknown): Response {
@@ -48,7 +56,16 @@ function failed(c: Context<AppEnv>, err: unknown): Response {
 export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> {
   const { log, metrics, trustProxy } = deps;
   const telemetry = createRequestTelemetry(log, metrics);
-  const guardBody = createBodyGuard(deps.bodyLimitBytes);
+  const defaultGuard = createBodyGuard(deps.bodyLimitBytes);
+  const overrides = (deps.bodyLimitOverrides ?? []).map((o) => ({ prefix: o.pathPrefix, below: `${o.pathPrefix}/`, guard: createBodyGuard(o.limitBytes) }));
+  const guardBody: typeof defaultGuard =
+    overrides.length === 0
+      ? defaultGuard
+      : (c, next) => {
+          const path = c.req.path;
+          const o = overrides.find((x) => path === x.prefix || path.startsWith(x.below));
+          return (o?.guard ?? defaultGuard)(c, next);
+        };
 
   return async function requestFrame(c, next) {
     const started = performance.now();

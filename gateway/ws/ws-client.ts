@@ -39,6 +39,10 @@ export interface WsClient {
   send(frame: OutboundFrame): boolean;
   close(code: number, reason: string): void;
   readonly open: boolean;
+  /** Bytes queued but not yet written to the network: senders of bulk data wait while it is high. */
+  readonly bufferedAmount: number;
+  /** Runs `fn` once when the socket closes (at once if it already has). */
+  onClose(fn: () => void): void;
 }
 
 /** The hub's own view of a client: liveness and misbehaviour counters. */
@@ -62,6 +66,21 @@ export function createHubClient(ws: WebSocket, session: Session, maxBufferedByte
     queue: Promise.resolve(),
     get open() {
       return ws.readyState === WebSocket.OPEN;
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    onClose(fn) {
+      // A listener that throws must not take the socket's other listeners down with it.
+      const run = (): void => {
+        try {
+          fn();
+        } catch (err) {
+          log.error({ err, socketId: id }, 'websocket close listener failed');
+        }
+      };
+      if (ws.readyState === WebSocket.CLOSED) run();
+      else ws.once('close', run);
     },
     send(frame) {
       if (ws.readyState !== WebSocket.OPEN) return false;

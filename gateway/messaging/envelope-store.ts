@@ -1,0 +1,149 @@
+/**
+ * The envelope store: opaque libsignal ciphertext waiting for its recipient device. Rows are
+ * written in one transaction per send, read in `seq` order per (user, device), deleted when that
+ * device acknowledges them (scoped to the recipient, so nobody can delete another's mail), and
+ * purged after the TTL.
+ *
+ * Ordering: `seq` comes from a sequence, assigned at insert, and two senders to the same
+ * recipient could otherwise commit out of `seq` order — a reader holding a cursor past the later
+ * one would then never see the earlier. `store` therefore takes a per-recipient transaction lock
+ * first, so for any one recipient, commit order is `seq` order and a seq cursor never skips.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db, Sql } from '../../core/db/types.ts';
+import { isUuid } from '../../core/ids.ts';
+import type { InboundEnvelope } from '../../core/protocol/messaging.ts';
+import type { z } from 'zod';
+
+export interface NewEnvelope {
+  readonly deviceId: number;
+  /** libsignal CiphertextMessageType: 2 whisper, 3 prekey. */
+  readonly type: 2 | 3;
+  readonly content: Buffer;
+}
+
+export interface EnvelopeBatch {
+  readonly recipientUser: string;
+  readonly senderUser: string;
+  readonly senderDevice: number;
+  readonly envelopes: readonly NewEnvelope[];
+}
+
+export interface StoredRef {
+  readonly id: string;
+  readonly seq: number;
+  readonly deviceId: number;
+}
+
+export interface StoredEnvelope {
+  readonly id: string;
+  readonly seq: number;
+  readonly senderUser: string;
+  readonly senderDevice: number;
+  readonly type: 2 | 3;
+  readonly content: Buffer;
+  readonly serverTs: Date;
+}
+
+export interface EnvelopeStore {
+  /** Inserts the batch (in `tx` when given, else its own transaction); refs in request order. */
+  store(batch: EnvelopeBatch, tx?: Sql): Promise<StoredRef[]>;
+  /** Pending envelopes of one device with seq > `afterSeq`, oldest first, at most `limit`. */
+  listPending(userId: string, deviceId: number, opts?: { afterSeq?: number; limit?: number }): Promise<StoredEnvelope[]>;
+  /** Deletes those of `ids` addressed to this (user, device); returns how many were deleted. */
+  ack(userId: string, deviceId: number, ids: readonly string[], tx?: Sql): Promise<number>;
+  /** Deletes every envelope received before `cutoff`; returns the count. */
+  purgeOlderThan(cutoff: Date, tx?: Sql): Promise<number>;
+}
+
+/** Namespace of the per-recipient advisory lock (two-int form: namespace, hashtext(user)). */
+const RECIPIENT_LOCK_NS = 1_836_279_617;
+
+interface EnvelopeRow {
+  id: string;
+  seq: number;
+  sender_user: string;
+  sender_device: number;
+  type: number;
+  content: Buffer;
+  server_ts: Date;
+}
+
+/** Takes the per-recipient lock that makes commit order equal seq order for that recipient. */
+export async function lockRecipient(tx: Sql, userId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [RECIPIENT_LOCK_NS, userId]);
+}
+
+export function createEnvelopeStore(db: Db): EnvelopeStore {
+  const insert = async (tx: Sql, batch: EnvelopeBatch): Promise<StoredRef[]> => {
+    if (batch.envelopes.length === 0) return [];
+    await lockRecipient(tx, batch.recipientUser);
+    const params: unknown[] = [batch.recipientUser, batch.senderUser, batch.senderDevice];
+    const ids: string[] = [];
+    const values = batch.envelopes.map((e) => {
+      const id = randomUUID();
+      ids.push(id);
+      params.push(id, e.deviceId, e.type, e.content);
+      const n = params.length;
+      return `($${n - 3}::uuid, $1::uuid, $${n - 2}::int, $2::uuid, $3::int, $${n - 1}::smallint, $${n}::bytea)`;
+    });
+    const rows = await tx.query<{ id: string; seq: number; recipient_device: number }>(
+      `INSERT INTO envelopes (id, recipient_user, recipient_device, sender_user, sender_device, type, content)
+       VALUES ${values.join(', ')} RETURNING id, seq, recipient_device`,
+      params,
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      if (r === undefined) throw new Error('envelope insert returned fewer rows than inserted');
+      return { id, seq: Number(r.seq), deviceId: r.recipient_device };
+    });
+  };
+
+  return {
+    store(batch, tx) {
+      return tx ? insert(tx, batch) : db.transaction((t) => insert(t, batch));
+    },
+
+    async listPending(userId, deviceId, opts = {}) {
+      const rows = await db.query<EnvelopeRow>(
+        `SELECT id, seq, sender_user, sender_device, type, content, server_ts FROM envelopes
+         WHERE recipient_user = $1 AND recipient_device = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+        [userId, deviceId, opts.afterSeq ?? 0, opts.limit ?? 100],
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        seq: Number(r.seq),
+        senderUser: r.sender_user,
+        senderDevice: r.sender_device,
+        type: r.type === 3 ? 3 : 2,
+        content: r.content,
+        serverTs: r.server_ts,
+      }));
+    },
+
+    async ack(userId, deviceId, ids, tx) {
+      // Malformed ids can only come from a buggy client; they match nothing, so skip them.
+      const valid = ids.filter(isUuid);
+      if (valid.length === 0) return 0;
+      const rows = await (tx ?? db).query<{ id: string }>(
+        'DELETE FROM envelopes WHERE recipient_user = $1 AND recipient_device = $2 AND id = ANY($3::uuid[]) RETURNING id',
+        [userId, deviceId, valid],
+      );
+      return rows.length;
+    },
+
+    async purgeOlderThan(cutoff, tx) {
+      const rows = await (tx ?? db).query<{ n: number }>(
+        'WITH gone AS (DELETE FROM envelopes WHERE server_ts < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
+        [cutoff],
+      );
+      return rows[0]?.n ?? 0;
+    },
+  };
+}
+
+/** The wire form (core/protocol InboundEnvelope) of a stored envelope. */
+export function inboundView(e: StoredEnvelope): z.infer<typeof InboundEnvelope> {
+  return { id: e.id, senderUserId: e.senderUser, senderDevice: e.senderDevice, type: e.type, content: e.content.toString('base64'), serverTs: e.serverTs.toISOString() };
+}
