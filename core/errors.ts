@@ -21,6 +21,9 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** One entry per offending input location, e.g. `{ path: 'body.email', message: 'Required' }`. */
+/** A value an error may carry next to its code (e.g. `opensAt`, the device lists of a 409). */
+export type ErrorExtraValue = string | number | boolean | readonly number[] | readonly string[];
+
 export interface FieldError {
   readonly path: string;
   readonly message: string;
@@ -33,13 +36,13 @@ export class AppError extends Error {
   /** For 429/503: seconds the client should wait, sent as Retry-After. */
   readonly retryAfterSec: number | undefined;
   /** Extra client-safe fields added to the error body (e.g. `opensAt` of a visit link). Never PHI. */
-  readonly extra: Readonly<Record<string, string | number | boolean>> | undefined;
+  readonly extra: Readonly<Record<string, ErrorExtraValue>> | undefined;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options?: { fields?: readonly FieldError[]; cause?: unknown; retryAfterSec?: number; extra?: Readonly<Record<string, string | number | boolean>> },
+    options?: { fields?: readonly FieldError[]; cause?: unknown; retryAfterSec?: number; extra?: Readonly<Record<string, ErrorExtraValue>> },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';

@@ -8,6 +8,8 @@ import { BreakGlassErrorCode } from '../access/break-glass.ts';
 import { EnrollmentErrorCode } from '../auth/enrollment.ts';
 import { AuthErrorCode } from '../auth/session-middleware.ts';
 import { StaffLoginError } from '../auth/staff-login.ts';
+import { KEY_ERROR_CODE_DOCS } from '../keys/error-codes.ts';
+import { MESSAGING_ERROR_DOCS } from '../messaging/error-codes.ts';
 import { VisitLinkErrorCode } from '../visits/visit-links.ts';
 
 export const GatewayErrorCode = {
@@ -20,7 +22,8 @@ export const ERROR_CODE_DOCS: Readonly<Record<string, string>> = {
   [ErrorCode.badRequest]: '400: the request could not be understood.',
   [ErrorCode.validation]: '400: input failed schema validation; `fields` lists each offending location (`body.email`, `query.limit`, `params.id`).',
   [ErrorCode.malformedJson]: '400: the body declared JSON but is not valid JSON.',
-  [ErrorCode.payloadTooLarge]: '413: the body exceeds BODY_LIMIT_BYTES (checked on Content-Length and while streaming chunked bodies).',
+  [ErrorCode.payloadTooLarge]:
+    '413: the body exceeds BODY_LIMIT_BYTES (checked on Content-Length and while streaming chunked bodies); for attachments ATTACHMENT_MAX_BYTES, for a send batch MESSAGE_BATCH_MAX_BYTES of decoded envelopes.',
   [ErrorCode.unsupportedMediaType]: '415: a body was sent without a Content-Type, or with one the operation does not accept.',
   [StaffLoginError.mfaNotEnrolled]: '401: the account has no authenticator yet; sign in again to enroll one.',
   [ErrorCode.unauthorized]: '401: no credential was sent: sign in (cookie) or send `Authorization: Bearer <token>`.',
@@ -51,6 +54,8 @@ export const ERROR_CODE_DOCS: Readonly<Record<string, string>> = {
   [ErrorCode.rateLimited]: '429: too many requests.',
   [ErrorCode.unavailable]: '503: a dependency is unavailable; retry later.',
   [ErrorCode.internal]: '500: an unexpected error; the body carries only the request id to quote when reporting it.',
+  ...KEY_ERROR_CODE_DOCS,
+  ...MESSAGING_ERROR_DOCS,
 };
 
 export const ALL_ERROR_CODES = Object.keys(ERROR_CODE_DOCS) as [string, ...string[]];

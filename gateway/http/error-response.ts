@@ -4,7 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { FieldError } from '../../core/errors.ts';
+import type { ErrorExtraValue, FieldError } from '../../core/errors.ts';
 import type { AppEnv } from '../app-env.ts';
 
 export interface ErrorBody {
@@ -22,7 +22,7 @@ export function errorResponse(
   code: string,
   message: string,
   fields?: readonly FieldError[],
-  extra?: Readonly<Record<string, string | number | boolean>>,
+  extra?: Readonly<Record<string, ErrorExtraValue>>,
 ): Response {
   const safeStatus = (status >= 400 && status <= 599 ? status : 500) as ContentfulStatusCode;
   const body: ErrorBody = {

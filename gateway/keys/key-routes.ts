@@ -26,14 +26,6 @@ import { createKeyDirectory, type DeviceOwner, type KeyDirectory, type OnLowKeys
 import { createUploadLimit } from './upload-limit.ts';
 
 /** When each of this module's codes is returned; the gateway merges it into ERROR_CODE_DOCS. */
-export const KEY_ERROR_CODE_DOCS: Readonly<Record<string, string>> = {
-  [MessagingErrorCode.deviceLimit]: '409: the account already has MAX_DEVICES_PER_ACCOUNT devices; remove one first.',
-  [MessagingErrorCode.deviceNotFound]: '404: the session’s account has no device with this id.',
-  [MessagingErrorCode.invalidKey]: '400: a public key is not canonical base64 of a libsignal key of the right type and length; the message names it.',
-  [MessagingErrorCode.invalidSignature]: '400: a prekey signature does not verify against the identity key; the message names the key.',
-  [MessagingErrorCode.identityKeyChanged]: '400: the upload’s identity key is not the device’s; remove the device and register it again.',
-};
-
 export interface KeyRouteDeps {
   readonly db: Db;
   readonly audit: AuditLog;
