@@ -1,7 +1,7 @@
 /**
  * Composition root of the all-in-one process (`npm start` / `telehealth start`): load nothing
  * global, build every dependency once from the frozen config and pass it down. Later issues add
- * media and workers here; the scaled entry points reuse the same builders.
+ * media and more workers here; the scaled entry points reuse the same builders.
  *
  * Start order: data dir → Redis → database + migrations → audit (system.start, checkpoints) →
  * HTTP. Close order is the reverse, each step idempotent, so a failure half-way through start-up
@@ -19,9 +19,9 @@ import { redisHealth } from '../core/redis/connect.ts';
 import { provideRedis } from '../core/redis/provide.ts';
 import { loadMasterKeyring } from '../core/crypto/index.ts';
 import { createApp, createLifecycle } from '../gateway/app.ts';
-import { createIdentity } from '../gateway/identity.ts';
+import { createFeatures } from '../gateway/features.ts';
 import { startHttpServer } from '../gateway/server.ts';
-import { createWsHub } from '../gateway/ws/ws-hub.ts';
+import { createEnvelopePurge } from '../workers/retention/envelope-purge.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface RunningProcess {
@@ -92,25 +92,24 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
 
     const keyring = loadMasterKeyring(config);
     let listenUrl = '';
-    const identity = createIdentity({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl });
-    closers.push(() => identity.sessions.close());
-    await identity.sessions.ready();
-    identity.sessions.startSweeper(config.sessionSweepIntervalMs);
+    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl });
+    closers.push(() => features.close());
+    await features.ready();
+    features.identity.sessions.startSweeper(config.sessionSweepIntervalMs);
+
+    // Retention (envelopes nobody acknowledged, expired attachments) runs in this process in the
+    // all-in-one mode; BullMQ's scheduler makes it run once per period however many processes start it.
+    const purge = createEnvelopePurge({ db, audit, log, redis: redis.client, messageTtlDays: config.messageTtlDays });
+    closers.push(() => purge.close());
+    await purge.start();
 
     const lifecycle = createLifecycle();
-    const app = createApp({ config, log, health: [dbHealth(db), redisHealth(redis.client)], metrics: new Registry(), lifecycle }, identity.routes);
+    const app = createApp({ config, log, health: [dbHealth(db), redisHealth(redis.client)], metrics: new Registry(), lifecycle }, features.routes);
     const server = await startHttpServer(app, { config, log, lifecycle });
     listenUrl = server.url;
     closers.push(() => server.close());
-    const hub = createWsHub({
-      authenticate: identity.authenticateUpgrade,
-      sessions: identity.sessions,
-      originAllowed: identity.originAllowed,
-      log,
-      touch: (session) => identity.sessions.touch(session.id),
-    });
+    const hub = features.hub;
     hub.attach(server.server);
-    closers.push(() => hub.close());
     log.info({ url: server.url, engine: db.kind, redis: redis.embedded ? 'private' : 'external' }, 'telehealth gateway listening');
 
     let closing: Promise<void> | undefined;
