@@ -115,12 +115,13 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       await deps.throttle.consume(p.userId);
       // Roles that may never send are refused before anything about the recipient is looked at.
       if (ruleFor(p, Action.messageSend) === undefined) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'role');
-      if (!(await hasDevice(db, p.userId, body.senderDevice))) {
-        throw new AppError(403, RelayErrorCode.invalidSenderDevice, 'The sender device is not one of your devices');
-      }
       const peer = await loadPeer(db, recipientId);
       if (peer === null) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'resource');
       else await access.authorize(c, Action.messageSend, { type: 'peer', userId: recipientId, peer });
+      // After authorization: whoever may not reach this recipient gets the one audited refusal.
+      if (!(await hasDevice(db, p.userId, body.senderDevice))) {
+        throw new AppError(403, RelayErrorCode.invalidSenderDevice, 'The sender device is not one of your devices');
+      }
 
       const seen = new Set<number>();
       let total = 0;
