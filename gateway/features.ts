@@ -4,32 +4,15 @@
  * libsignal key directory and the messaging relay. The composition roots (bin/main.ts, the bench
  * targets) call this once; the hub is attached to the HTTP server once it listens.
  */
-import type { KeyObject } from 'node:crypto';
-import type { AuditLog } from '../core/audit/index.ts';
-import type { Config } from '../core/config/schema.ts';
-import type { MasterKeyring } from '../core/crypto/index.ts';
-import type { Db } from '../core/db/types.ts';
-import type { Logger } from '../core/log/logger.ts';
-import type { Redis } from '../core/redis/connect.ts';
-import { createIdentity, type Identity } from './identity.ts';
+import { createIdentity, type Identity, type IdentityDeps } from './identity.ts';
 import { createKeyDirectory } from './keys/key-directory.ts';
 import { keyRoutes } from './keys/key-routes.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
 import type { RouteModule } from './route-module.ts';
 import { createWsHub, type WsHub } from './ws/ws-hub.ts';
 
-export interface FeatureDeps {
-  readonly config: Config;
-  readonly db: Db;
-  readonly redis: Redis;
-  readonly log: Logger;
-  readonly audit: AuditLog;
-  readonly keyring: MasterKeyring;
-  readonly checkpointKeys: readonly KeyObject[];
-  readonly listenUrl: () => string;
-  /** Redis key prefix (tests isolate themselves with a random one). Default `th:`. */
-  readonly keyPrefix?: string;
-}
+/** The same shared pieces identity is built from. */
+export type FeatureDeps = IdentityDeps;
 
 export interface Features {
   readonly identity: Identity;

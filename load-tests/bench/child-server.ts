@@ -10,6 +10,8 @@ export interface ChildServer {
   readonly port: number;
   /** A credential the server printed after its port (`<port> <token>`), when it needs one. */
   readonly token: string | undefined;
+  /** The child's process id (memory readings from /proc). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function startChildServer(name: string, script: string): Promise<Ch
     });
     lines.close();
     child.stdout.resume();
-    return { name, port, token, stop: () => stopChild(child) };
+    return { name, port, token, pid: child.pid ?? 0, stop: () => stopChild(child) };
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -5,12 +5,14 @@
  */
 import { killAllChildren } from './child-server.ts';
 import { httpBench } from './http.ts';
+import { relayBench } from './relay.ts';
 import type { BenchResult } from './result.ts';
 
 type Bench = (log: (line: string) => void) => Promise<BenchResult>;
 
 const BENCHES: Readonly<Record<string, Bench>> = {
   http: httpBench,
+  relay: relayBench,
 };
 
 const name = process.argv[2];
