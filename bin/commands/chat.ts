@@ -248,17 +248,19 @@ ${STATE_HELP}`,
   const verify: Command = {
     words: ['chat', 'verify'],
     summary: 'print the safety number with a user (compare it with them in person)',
-    help: `Usage: telehealth chat verify --peer <userId> [--mark-verified <deviceId>] [--state <dir>]
+    help: `Usage: telehealth chat verify --peer <userId> [--mark-verified <deviceId>] [--accept-change <deviceId>] [--state <dir>]
 
 Prints one 60-digit safety number per device of the peer. Compare it with theirs (in person or
 by a call); if it matches, --mark-verified <deviceId> makes a later key change block sending
-until you compare again.
+until you compare again. After such a change, --accept-change <deviceId> clears the verified
+mark so the new key is used (then compare the new number and mark it verified again).
 ${STATE_HELP}`,
     async run(ctx) {
-      const { values } = parseArgs({ args: [...ctx.argv], options: { peer: { type: 'string' }, 'mark-verified': { type: 'string' }, state: { type: 'string' } }, strict: true });
+      const { values } = parseArgs({ args: [...ctx.argv], options: { peer: { type: 'string' }, 'mark-verified': { type: 'string' }, 'accept-change': { type: 'string' }, state: { type: 'string' } }, strict: true });
       if (values.peer === undefined) throw new StartupError('--peer <userId> is required');
       const peer = values.peer;
       return withMessenger(ctx, io, values.state, true, async (m) => {
+        if (values['accept-change'] !== undefined) await m.markVerified(peer, Number.parseInt(values['accept-change'], 10), false);
         if (values['mark-verified'] !== undefined) await m.markVerified(peer, Number.parseInt(values['mark-verified'], 10));
         const numbers = await m.refreshSafetyNumbers(peer);
         for (const n of numbers) ctx.stdout.write(`device ${n.deviceId}: ${n.digits.replace(/(\d{5})(?=\d)/g, '$1 ')}${n.verified ? '  (verified)' : ''}\n`);
