@@ -31,6 +31,7 @@ import type { WsHub } from '../ws/ws-hub.ts';
 import { hasDevice } from './device-lookup.ts';
 import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-store.ts';
 import { createNoticeBus, frameNotice, type Notice } from './notice-bus.ts';
+import { recipientEntry } from './recipient-audit.ts';
 
 export const DeliveryErrorCode = {
   alreadySubscribed: 'already_subscribed',
@@ -164,15 +165,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (!client.open) return;
       client.send({ type: 'messages.drained' });
       if (sent > 0) {
-        await audit.append({
-          ...socketActor(p),
-          action: AuditAction.messageDeliver,
-          resourceType: 'user',
-          resourceId: p.userId,
-          patientId: p.kind === 'patient' ? p.patientId : null,
-          outcome: 'success',
-          details: { deviceId: sub.deviceId, count: sent, channel: 'websocket' },
-        });
+        await audit.append(recipientEntry(socketActor(p), p, AuditAction.messageDeliver, sub.deviceId, sent, 'websocket'));
       }
     })().catch((err: unknown) => fail(sub, err));
   });
@@ -183,18 +176,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const p = client.session.principal;
     await db.transaction(async (tx) => {
       const count = await store.ack(sub.userId, sub.deviceId, frame.ids, tx);
-      await audit.append(
-        {
-          ...socketActor(p),
-          action: AuditAction.messageAck,
-          resourceType: 'user',
-          resourceId: sub.userId,
-          patientId: p.kind === 'patient' ? p.patientId : null,
-          outcome: 'success',
-          details: { deviceId: sub.deviceId, count, channel: 'websocket' },
-        },
-        tx,
-      );
+      await audit.append(recipientEntry(socketActor(p), p, AuditAction.messageAck, sub.deviceId, count, 'websocket'), tx);
     });
   });
 

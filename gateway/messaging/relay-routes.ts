@@ -27,6 +27,7 @@ import { compareDevices, devicesOf, hasDevice, type Mismatch } from './device-lo
 import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-store.ts';
 import { RelayErrorCode } from './error-codes.ts';
 import type { SendThrottle } from './send-throttle.ts';
+import { recipientEntry } from './recipient-audit.ts';
 
 export interface RelayRouteDeps {
   readonly config: Config;
@@ -176,15 +177,7 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       const rows = await store.listPending(p.userId, q.deviceId, { limit: q.limit + 1 });
       const page = rows.slice(0, q.limit);
       if (page.length > 0) {
-        await audit.append({
-          ...auditContext(c),
-          action: AuditAction.messageDeliver,
-          resourceType: 'user',
-          resourceId: p.userId,
-          patientId: p.kind === 'patient' ? p.patientId : null,
-          outcome: 'success',
-          details: { deviceId: q.deviceId, count: page.length, channel: 'http' },
-        });
+        await audit.append(recipientEntry(auditContext(c), p, AuditAction.messageDeliver, q.deviceId, page.length, 'http'));
       }
       return c.json({ envelopes: page.map(inboundView), more: rows.length > q.limit }, 200);
     });
@@ -196,18 +189,7 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       await ownDevice(p.userId, q.deviceId);
       await db.transaction(async (tx) => {
         const count = await store.ack(p.userId, q.deviceId, [c.req.valid('param').id], tx);
-        await audit.append(
-          {
-            ...auditContext(c),
-            action: AuditAction.messageAck,
-            resourceType: 'user',
-            resourceId: p.userId,
-            patientId: p.kind === 'patient' ? p.patientId : null,
-            outcome: 'success',
-            details: { deviceId: q.deviceId, count, channel: 'http' },
-          },
-          tx,
-        );
+        await audit.append(recipientEntry(auditContext(c), p, AuditAction.messageAck, q.deviceId, count, 'http'), tx);
       });
       return c.body(null, 204);
     });
