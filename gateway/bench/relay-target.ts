@@ -16,6 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { createAuditLog } from '../../core/audit/index.ts';
 import { loadConfig } from '../../core/config/load.ts';
@@ -31,6 +33,7 @@ import { createFeatures } from '../features.ts';
 import { createDeviceStore } from '../keys/device-store.ts';
 import { checkKeys } from '../keys/key-check.ts';
 import { testDevice } from '../keys/test-keys.ts';
+import type { RouteModule } from '../route-module.ts';
 import { startHttpServer } from '../server.ts';
 
 /** The per-account send limit for the bench (the schema's maximum; the default is 120). */
@@ -96,8 +99,22 @@ async function seedProvider(db: Db, name: string): Promise<{ userId: string; dev
 const sender = await seedProvider(db, 'sender');
 const recipient = await seedProvider(db, 'recipient');
 
+/**
+ * Bench-only: the heap after full collections, so the harness can measure what an idle socket
+ * costs (resident memory alone is too coarse: freed pages absorb new allocations).
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+const heapRoute: RouteModule = (app) =>
+  app.get('/bench/heap', (c) => {
+    collect();
+    collect();
+    const m = process.memoryUsage();
+    return c.json({ heapUsed: m.heapUsed, external: m.external, rss: m.rss });
+  });
+
 const lifecycle = createLifecycle();
-const app = createApp({ config, log, health: [], metrics: new Registry(), lifecycle }, features.routes);
+const app = createApp({ config, log, health: [], metrics: new Registry(), lifecycle }, [...features.routes, heapRoute]);
 const running = await startHttpServer(app, { config, log, lifecycle });
 listenUrl = running.url;
 features.hub.attach(running.server);
