@@ -10,13 +10,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createAuditLog } from '../../core/audit/index.ts';
 import { loadConfig } from '../../core/config/load.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { openPglite } from '../../core/db/pglite.ts';
-import { createLogger } from '../../core/log/logger.ts';
 import { provideRedis } from '../../core/redis/provide.ts';
 import { createApp, createLifecycle } from '../app.ts';
 import { createRefusalAudit } from '../auth/refusal-audit.ts';
@@ -24,20 +22,11 @@ import { createSessionMiddleware } from '../auth/session-middleware.ts';
 import { createSessionStore } from '../auth/sessions/session-store.ts';
 import { startHttpServer } from '../server.ts';
 import { echoRoutes } from './echo-route.ts';
+import { discardingLogger, stopOnSignal } from './bench-process.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'th-bench-'));
 const config = loadConfig({ APP_ENV: 'development', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000', DATA_DIR: dataDir, REDIS_URL: process.env['REDIS_URL'] ?? '' });
-/**
- * The log sink: accepts each line pino has fully serialised and drops it. Access logging stays
- * on at info, so the gateway's logging cost is measured; what a real sink (stdout, a file)
- * costs to move the bytes is not the gateway's and is left out.
- */
-class Discard extends Writable {
-  override write(): boolean {
-    return true;
-  }
-}
-const log = createLogger({ level: config.logLevel, destination: new Discard() });
+const log = discardingLogger(config.logLevel);
 const redis = await provideRedis(config, log);
 const db = await openPglite();
 await migrate(db);
@@ -52,21 +41,10 @@ const app = createApp({ config, log, health: [], metrics: new Registry(), lifecy
 const running = await startHttpServer(app, { config, log, lifecycle });
 process.stdout.write(`${running.port} ${token}\n`);
 
-const stop = (): void => {
-  const closeAll = async (): Promise<void> => {
-    await running.close();
-    await sessions.close();
-    await redis.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  closeAll().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`close failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignal(async () => {
+  await running.close();
+  await sessions.close();
+  await redis.close();
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});

@@ -15,7 +15,6 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
@@ -25,7 +24,6 @@ import { createMasterKeyring, generateMasterKey } from '../../core/crypto/index.
 import { migrate } from '../../core/db/migrate.ts';
 import { openPglite } from '../../core/db/pglite.ts';
 import type { Db } from '../../core/db/types.ts';
-import { createLogger } from '../../core/log/logger.ts';
 import { provideRedis } from '../../core/redis/provide.ts';
 import { createApp, createLifecycle } from '../app.ts';
 import { hashPassword } from '../auth/password.ts';
@@ -35,6 +33,7 @@ import { checkKeys } from '../keys/key-check.ts';
 import { testDevice } from '../keys/test-keys.ts';
 import type { RouteModule } from '../route-module.ts';
 import { startHttpServer } from '../server.ts';
+import { discardingLogger, stopOnSignal } from './bench-process.ts';
 
 /** The per-account send limit for the bench (the schema's maximum; the default is 120). */
 const SEND_PER_MINUTE = '100000';
@@ -52,12 +51,7 @@ const config = loadConfig({
 });
 
 /** Drops each fully serialised log line: logging is measured, moving its bytes to a sink is not. */
-class Discard extends Writable {
-  override write(): boolean {
-    return true;
-  }
-}
-const log = createLogger({ level: config.logLevel, destination: new Discard() });
+const log = discardingLogger(config.logLevel);
 const redis = await provideRedis(config, log);
 const db = await openPglite();
 await migrate(db);
@@ -129,22 +123,11 @@ const details = {
 };
 process.stdout.write(`${running.port} ${Buffer.from(JSON.stringify(details), 'utf8').toString('base64url')}\n`);
 
-const stop = (): void => {
-  const closeAll = async (): Promise<void> => {
-    await features.hub.close();
-    await running.close();
-    await features.close();
-    await redis.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  closeAll().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`close failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignal(async () => {
+  await features.hub.close();
+  await running.close();
+  await features.close();
+  await redis.close();
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
