@@ -18,6 +18,8 @@ export const SdkErrorCode = {
   untrustedIdentity: 'untrusted_identity',
   decryptFailed: 'decrypt_failed',
   invalidContent: 'invalid_content',
+  /** A downloaded attachment does not match the digest its pointer carries. */
+  attachmentTampered: 'attachment_tampered',
   invalidResponse: 'invalid_response',
   network: 'network_error',
   sendFailed: 'send_failed',

@@ -10,6 +10,7 @@ import { openMessageStream } from './ws-client.ts';
 
 export { redeemEnrollmentCode, signInStaff, signOut, type SignedIn } from './auth-client.ts';
 export { DeviceCipher, type EncryptedForDevice, type SafetyNumber } from './cipher.ts';
+export { downloadAttachment, uploadAttachment } from './attachments.ts';
 export { AttachmentPointer, Content, decodeContent, encodeContent, pad, PAD_BLOCK, unpad, type ReceiptKind, type TextContent } from './content.ts';
 export { createDeviceKeys, replenishKeys, setDeviceId } from './device-keys.ts';
 export { SdkError, SdkErrorCode } from './errors.ts';

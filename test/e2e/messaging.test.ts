@@ -13,7 +13,7 @@ import { connectRedis, type Redis } from '../../core/redis/connect.ts';
 import { testConfig } from '../../gateway/testing/harness.ts';
 import type { Db } from '../../core/db/types.ts';
 import { openTestDb, type TestDb } from '../helpers/databases.ts';
-import { Messenger } from '../../sdk/index.ts';
+import { downloadAttachment, Messenger, uploadAttachment } from '../../sdk/index.ts';
 import { dumpRedis, dumpTables, eventually, leaks, newDevice, Recorder, recordPublished, seedPeople, startTestGateway, storeFactory, type People, type TestGateway } from '../helpers/messaging.ts';
 
 interface World {
@@ -242,5 +242,32 @@ describe('e2e messaging through a real gateway (SDK clients)', () => {
     expect(pat2.recorder.texts()).toEqual(['after accepting']);
     expect(pro.recorder.events.identityChanged).toEqual([{ userId: patient.userId, deviceId: pat2.deviceId, wasVerified: false }]);
     expect(pro.messenger.safetyNumbers(patient.userId)[0]).toMatchObject({ digits: pat2.messenger.safetyNumbers(provider.id)[0]?.digits, verified: false });
+  }, TEST_TIMEOUT_MS);
+  it('an attachment travels encrypted: the gateway stores only ciphertext, the recipient gets the bytes back, a tampered blob is refused', async () => {
+    const { db, gateway, people, stores } = await world();
+    const { provider, patient } = people;
+    const pro = await newDevice(stores, gateway.url, provider.token, provider.id, 'provider-laptop');
+    const pat = await newDevice(stores, gateway.url, patient.token, patient.userId, 'patient-phone');
+    await Promise.all([started(pro), started(pat)]);
+
+    const secret = Buffer.from(`Zq-${randomBytes(6).toString('hex')} lab report: HbA1c 9.1%`.repeat(40), 'utf8');
+    const pointer = await uploadAttachment({ baseUrl: gateway.url, token: provider.token }, secret, { contentType: 'text/plain' });
+    await pro.messenger.sendText(patient.userId, 'your lab report', [pointer]);
+    await pat.recorder.until('the message with the attachment', () => pat.recorder.events.message.some((m) => m.message.attachments.length === 1));
+    const received = pat.recorder.events.message.find((m) => m.message.attachments.length === 1)?.message.attachments[0];
+    expect(received?.id).toBe(pointer.id);
+    if (received === undefined) throw new Error('no attachment pointer arrived');
+
+    const got = await downloadAttachment({ baseUrl: gateway.url, token: patient.token }, received);
+    expect(got.equals(secret)).toBe(true);
+    // At rest: ciphertext only (neither the plaintext nor its key).
+    const [row] = await db.query<{ bytes: Buffer }>('SELECT bytes FROM attachments WHERE id = $1', [pointer.id]);
+    expect(row?.bytes.length).toBe(secret.length + 28);
+    expect(row?.bytes.includes(secret.subarray(0, 32))).toBe(false);
+    expect(row?.bytes.includes(Buffer.from(pointer.key, 'base64'))).toBe(false);
+
+    // One flipped bit on the server is caught before decryption.
+    await db.query('UPDATE attachments SET bytes = set_byte(bytes, 20, get_byte(bytes, 20) # 1) WHERE id = $1', [pointer.id]);
+    await expect(downloadAttachment({ baseUrl: gateway.url, token: patient.token }, received)).rejects.toMatchObject({ code: 'attachment_tampered' });
   }, TEST_TIMEOUT_MS);
 });
