@@ -44,3 +44,19 @@ export function compareDevices(current: readonly DeviceRef[], addressed: readonl
   const asc = (a: number, b: number): number => a - b;
   return { missingDevices: missingDevices.sort(asc), extraDevices: extraDevices.sort(asc), staleDevices: staleDevices.sort(asc) };
 }
+
+/**
+ * The devices of several accounts in one query, keyed by user id (every asked-for id present, an
+ * account without devices mapping to []). `lock` as in `devicesOf`.
+ */
+export async function devicesOfMany(db: Sql, userIds: readonly string[], opts: { lock?: boolean } = {}): Promise<Map<string, DeviceRef[]>> {
+  const unique = [...new Set(userIds)];
+  const out = new Map<string, DeviceRef[]>(unique.map((u) => [u, []]));
+  if (unique.length === 0) return out;
+  const rows = await db.query<{ user_id: string; device_id: number; registration_id: number }>(
+    `SELECT user_id, device_id, registration_id FROM devices WHERE user_id = ANY($1::uuid[]) ORDER BY user_id, device_id${opts.lock === true ? ' FOR SHARE' : ''}`,
+    [unique],
+  );
+  for (const r of rows) out.get(r.user_id)?.push({ deviceId: r.device_id, registrationId: r.registration_id });
+  return out;
+}

@@ -8,6 +8,9 @@
  * recipient could otherwise commit out of `seq` order — a reader holding a cursor past the later
  * one would then never see the earlier. `store` therefore takes a per-recipient transaction lock
  * first, so for any one recipient, commit order is `seq` order and a seq cursor never skips.
+ * `storeMany` (the relay's group commit) locks every recipient of its batches in one statement,
+ * in lock-key order, so two group commits over overlapping recipients can never deadlock, then
+ * inserts every envelope in one multi-row INSERT in batch order (seq follows that order).
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../../core/db/types.ts';
@@ -48,6 +51,8 @@ export interface StoredEnvelope {
 export interface EnvelopeStore {
   /** Inserts the batch (in `tx` when given, else its own transaction); refs in request order. */
   store(batch: EnvelopeBatch, tx?: Sql): Promise<StoredRef[]>;
+  /** Inserts several batches at once (one per send); refs per batch, each in request order. */
+  storeMany(batches: readonly EnvelopeBatch[], tx?: Sql): Promise<StoredRef[][]>;
   /** Pending envelopes of one device with seq > `afterSeq`, oldest first, at most `limit`. */
   listPending(userId: string, deviceId: number, opts?: { afterSeq?: number; limit?: number }): Promise<StoredEnvelope[]>;
   /** Deletes those of `ids` addressed to this (user, device); returns how many were deleted. */
@@ -71,38 +76,69 @@ interface EnvelopeRow {
 
 /** Takes the per-recipient lock that makes commit order equal seq order for that recipient. */
 export async function lockRecipient(tx: Sql, userId: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [RECIPIENT_LOCK_NS, userId]);
+  await lockRecipients(tx, [userId]);
+}
+
+/**
+ * Takes the per-recipient locks of several recipients in one statement, in ascending lock-key
+ * order (the key is what is locked, so hash collisions are ordered too): every transaction that
+ * locks more than one recipient does so in the same global order, so none can wait in a cycle.
+ * PostgreSQL evaluates volatile output expressions after the ORDER BY sort (since 9.6).
+ */
+export async function lockRecipients(tx: Sql, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await tx.query(
+    `SELECT pg_advisory_xact_lock($1::int, k) FROM (SELECT DISTINCT hashtext(u) AS k FROM unnest($2::text[]) AS u) AS keys ORDER BY k`,
+    [RECIPIENT_LOCK_NS, [...new Set(userIds)]],
+  );
+}
+
+/** Parameters per envelope row; PostgreSQL allows 65535 per statement, so larger inserts are split. */
+const PARAMS_PER_ROW = 7;
+const MAX_ROWS_PER_INSERT = Math.floor(65_535 / PARAMS_PER_ROW);
+
+async function insertRows(tx: Sql, rows: readonly { id: string; batch: EnvelopeBatch; e: NewEnvelope }[]): Promise<Map<string, { seq: number; recipient_device: number }>> {
+  const params: unknown[] = [];
+  const values = rows.map(({ id, batch, e }) => {
+    const n = params.length;
+    params.push(id, batch.recipientUser, e.deviceId, batch.senderUser, batch.senderDevice, e.type, e.content);
+    return `($${n + 1}::uuid, $${n + 2}::uuid, $${n + 3}::int, $${n + 4}::uuid, $${n + 5}::int, $${n + 6}::smallint, $${n + 7}::bytea)`;
+  });
+  const back = await tx.query<{ id: string; seq: number; recipient_device: number }>(
+    `INSERT INTO envelopes (id, recipient_user, recipient_device, sender_user, sender_device, type, content)
+     VALUES ${values.join(', ')} RETURNING id, seq, recipient_device`,
+    params,
+  );
+  return new Map(back.map((r) => [r.id, { seq: Number(r.seq), recipient_device: r.recipient_device }]));
 }
 
 export function createEnvelopeStore(db: Db): EnvelopeStore {
-  const insert = async (tx: Sql, batch: EnvelopeBatch): Promise<StoredRef[]> => {
-    if (batch.envelopes.length === 0) return [];
-    await lockRecipient(tx, batch.recipientUser);
-    const params: unknown[] = [batch.recipientUser, batch.senderUser, batch.senderDevice];
-    const ids: string[] = [];
-    const values = batch.envelopes.map((e) => {
-      const id = randomUUID();
-      ids.push(id);
-      params.push(id, e.deviceId, e.type, e.content);
-      const n = params.length;
-      return `($${n - 3}::uuid, $1::uuid, $${n - 2}::int, $2::uuid, $3::int, $${n - 1}::smallint, $${n}::bytea)`;
-    });
-    const rows = await tx.query<{ id: string; seq: number; recipient_device: number }>(
-      `INSERT INTO envelopes (id, recipient_user, recipient_device, sender_user, sender_device, type, content)
-       VALUES ${values.join(', ')} RETURNING id, seq, recipient_device`,
-      params,
+  const insert = async (tx: Sql, batches: readonly EnvelopeBatch[]): Promise<StoredRef[][]> => {
+    const withIds = batches.map((batch) => batch.envelopes.map((e) => ({ id: randomUUID(), batch, e })));
+    const rows = withIds.flat();
+    if (rows.length === 0) return batches.map(() => []);
+    await lockRecipients(tx, batches.filter((b) => b.envelopes.length > 0).map((b) => b.recipientUser));
+    const stored = new Map<string, { seq: number; recipient_device: number }>();
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+      for (const [id, r] of await insertRows(tx, rows.slice(i, i + MAX_ROWS_PER_INSERT))) stored.set(id, r);
+    }
+    return withIds.map((list) =>
+      list.map(({ id }) => {
+        const r = stored.get(id);
+        if (r === undefined) throw new Error('envelope insert returned fewer rows than inserted');
+        return { id, seq: r.seq, deviceId: r.recipient_device };
+      }),
     );
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => {
-      const r = byId.get(id);
-      if (r === undefined) throw new Error('envelope insert returned fewer rows than inserted');
-      return { id, seq: Number(r.seq), deviceId: r.recipient_device };
-    });
   };
 
   return {
-    store(batch, tx) {
-      return tx ? insert(tx, batch) : db.transaction((t) => insert(t, batch));
+    async store(batch, tx) {
+      const [refs] = tx ? await insert(tx, [batch]) : await db.transaction((t) => insert(t, [batch]));
+      return refs ?? [];
+    },
+
+    storeMany(batches, tx) {
+      return tx ? insert(tx, batches) : db.transaction((t) => insert(t, batches));
     },
 
     async listPending(userId, deviceId, opts = {}) {

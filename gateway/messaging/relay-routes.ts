@@ -4,7 +4,12 @@
  * The server checks who may message whom (care team), that the sender device is the caller's,
  * that every current device of the recipient is addressed (else 409 device_mismatch), sizes and
  * rate; it stores the batch and its metadata-only audit record in one transaction, then tells
- * the delivery layer.
+ * the delivery layer. Concurrent sends share that transaction (group commit, send-batcher.ts and
+ * send-commit.ts): each keeps its own answer, envelopes and audit record.
+ *
+ * Before the transaction one query reads both the recipient account and whether the sender device
+ * exists (no cache: nothing to invalidate when an account is disabled or a device removed; the
+ * transaction re-reads the recipient's devices under lock anyway).
  *
  * An unknown (or disabled) recipient is answered exactly like one the caller may not message:
  * 403 `forbidden`, audited as a denial. A caller probing user ids learns nothing about which
@@ -15,6 +20,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Config } from '../../core/config/schema.ts';
 import type { Db, Sql } from '../../core/db/types.ts';
+import type { Logger } from '../../core/log/logger.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { DeviceId, EnvelopeId, InboundEnvelope, MessagingErrorCode, SendMessagesRequest, SendResult, UserId } from '../../core/protocol/messaging.ts';
 import type { AccessControl } from '../access/access-control.ts';
@@ -23,9 +29,11 @@ import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
-import { compareDevices, devicesOf, hasDevice, type Mismatch } from './device-lookup.ts';
+import { hasDevice } from './device-lookup.ts';
 import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-store.ts';
 import { RelayErrorCode } from './error-codes.ts';
+import { createSendBatcher } from './send-batcher.ts';
+import { commitSends, type PendingSend } from './send-commit.ts';
 import type { SendThrottle } from './send-throttle.ts';
 import { recipientEntry } from './recipient-audit.ts';
 
@@ -39,6 +47,8 @@ export interface RelayRouteDeps {
   readonly throttle: SendThrottle;
   /** Called after the send committed; a failure is logged (the envelopes wait for the next subscribe). */
   readonly notify: (recipientUser: string, refs: readonly StoredRef[]) => Promise<void>;
+  /** Most sends per group transaction. Default 64. */
+  readonly maxSendsPerCommit?: number;
 }
 
 export const FETCH_MAX = 100;
@@ -82,16 +92,28 @@ const ack = createRoute({
   responses: { 204: { description: 'Acknowledged' }, ...guardedErrors },
 });
 
-interface UserRow {
-  kind: string;
+interface SendContextRow {
+  kind: string | null;
   role: string | null;
   patient_id: string | null;
-  status: string;
+  status: string | null;
+  sender_device_ok: boolean;
 }
 
-async function loadPeer(db: Sql, userId: string): Promise<Peer | null> {
-  const [u] = await db.query<UserRow>('SELECT kind, role, patient_id, status FROM users WHERE id = $1', [userId]);
-  if (u === undefined || u.status !== 'active') return null;
+/** The recipient as a messaging peer (null: unknown, disabled or not a peer kind) and whether the sender device is the caller's. */
+async function loadSendContext(db: Sql, recipientId: string, senderUser: string, senderDevice: number): Promise<{ peer: Peer | null; senderDeviceOk: boolean }> {
+  const [u] = await db.query<SendContextRow>(
+    `SELECT u.kind, u.role, u.patient_id, u.status,
+            EXISTS (SELECT 1 FROM devices WHERE user_id = $2::uuid AND device_id = $3::int) AS sender_device_ok
+       FROM (SELECT 1) AS one LEFT JOIN users AS u ON u.id = $1::uuid`,
+    [recipientId, senderUser, senderDevice],
+  );
+  if (u === undefined) throw new Error('send context query returned no row');
+  return { peer: toPeer(u), senderDeviceOk: u.sender_device_ok };
+}
+
+function toPeer(u: SendContextRow): Peer | null {
+  if (u.status !== 'active') return null;
   if (u.kind === 'patient' && u.patient_id !== null) return { kind: 'patient', patientId: u.patient_id };
   if (u.kind === 'staff' && (u.role === 'provider' || u.role === 'scheduler' || u.role === 'admin' || u.role === 'auditor' || u.role === 'privacy_officer')) {
     return { kind: 'staff', role: u.role };
@@ -99,13 +121,20 @@ async function loadPeer(db: Sql, userId: string): Promise<Peer | null> {
   return null;
 }
 
-function mismatchError(m: Mismatch): AppError {
-  return new AppError(409, MessagingErrorCode.deviceMismatch, 'The addressed devices do not match the recipient’s devices', { extra: { ...m } });
+interface QueuedSend {
+  readonly send: PendingSend;
+  /** The request's logger (a group failure is logged once, on the first request's). */
+  readonly log: Logger;
 }
 
 export function relayRoutes(deps: RelayRouteDeps): RouteModule {
   const { config, db, audit, access, store } = deps;
   const mw = { middleware: [deps.sessionMw.required] };
+  const sends = createSendBatcher<QueuedSend, StoredRef[]>({
+    maxBatch: deps.maxSendsPerCommit,
+    commit: (items) => db.transaction((tx) => commitSends(tx, items.map((i) => i.send), { store, audit })),
+    onGroupError: (err, items) => items[0]?.log.warn({ err, sends: items.length }, 'group send commit failed; retrying each send alone'),
+  });
 
   return (app) => {
     app.openapi({ ...send, ...mw }, async (c) => {
@@ -116,11 +145,11 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       await deps.throttle.consume(p.userId);
       // Roles that may never send are refused before anything about the recipient is looked at.
       if (ruleFor(p, Action.messageSend) === undefined) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'role');
-      const peer = await loadPeer(db, recipientId);
+      const { peer, senderDeviceOk } = await loadSendContext(db, recipientId, p.userId, body.senderDevice);
       if (peer === null) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'resource');
       else await access.authorize(c, Action.messageSend, { type: 'peer', userId: recipientId, peer });
       // After authorization: whoever may not reach this recipient gets the one audited refusal.
-      if (!(await hasDevice(db, p.userId, body.senderDevice))) {
+      if (!senderDeviceOk) {
         throw new AppError(403, RelayErrorCode.invalidSenderDevice, 'The sender device is not one of your devices');
       }
 
@@ -136,15 +165,16 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       });
       if (total > config.messageBatchMaxBytes) throw new AppError(413, ErrorCode.payloadTooLarge, `The envelopes exceed ${config.messageBatchMaxBytes} bytes in total`);
 
-      const own = recipientId === p.userId;
       const patientId = peer?.kind === 'patient' ? peer.patientId : p.kind === 'patient' ? p.patientId : null;
-      const refs = await db.transaction(async (tx) => {
-        const current = (await devicesOf(tx, recipientId, { lock: true })).filter((d) => !own || d.deviceId !== body.senderDevice);
-        const mismatch = compareDevices(current, body.messages);
-        if (mismatch !== null) throw mismatchError(mismatch);
-        const stored = await store.store({ recipientUser: recipientId, senderUser: p.userId, senderDevice: body.senderDevice, envelopes }, tx);
-        await audit.append(
-          {
+      const refs = await sends.submit({
+        log: c.get('log'),
+        send: {
+          recipientUser: recipientId,
+          senderUser: p.userId,
+          senderDevice: body.senderDevice,
+          addressed: body.messages,
+          envelopes,
+          audit: {
             ...auditContext(c),
             action: AuditAction.messageSend,
             resourceType: 'user',
@@ -153,9 +183,7 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
             outcome: 'success',
             details: { senderDevice: body.senderDevice, recipientDevices: envelopes.length, bytes: total },
           },
-          tx,
-        );
-        return stored;
+        },
       });
       try {
         await deps.notify(recipientId, refs);

@@ -86,6 +86,7 @@ describe('automatic logoff', () => {
     let failing = true;
     const flaky: AuditLog = {
       append: (entry, tx) => (failing ? Promise.reject(new Error('database unavailable')) : real.append(entry, tx)),
+      appendMany: (entries, tx) => (failing ? Promise.reject(new Error('database unavailable')) : real.appendMany(entries, tx)),
       head: () => real.head(),
     };
     const h = harness(db, flaky);
