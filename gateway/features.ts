@@ -44,6 +44,8 @@ export function createFeatures(deps: FeatureDeps): Features {
     config,
     log,
     onLow: (userId, deviceId, counts) => messaging.notifyDevice(userId, deviceId, { type: 'keys.low', deviceId, ...counts }),
+    // A removed device stops receiving at once, on whichever gateway holds its socket.
+    onRemoved: (userId, deviceId) => messaging.notifyDevice(userId, deviceId, { type: 'device.removed', deviceId }),
   });
   const routes: RouteModule[] = [
     ...identity.routes,

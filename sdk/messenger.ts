@@ -33,6 +33,7 @@ export interface MessengerEvents {
   decryptError: { from: Sender; envelopeId: string; error: SdkError };
   drained: Record<string, never>;
   sessionEnded: { reason: string };
+  deviceRemoved: Record<string, never>;
   connection: { state: 'connected' | 'subscribed' | 'disconnected' };
   error: { error: Error };
 }
@@ -185,6 +186,7 @@ export class Messenger {
         this.replenish().catch((err: unknown) => this.#emit('error', { error: err instanceof Error ? err : new Error(String(err)) }));
       },
       onSessionEnded: (reason) => this.#emit('sessionEnded', { reason }),
+      onDeviceRemoved: () => this.#emit('deviceRemoved', {}),
       onConnection: (state) => this.#emit('connection', { state }),
       onError: (error) => this.#emit('error', { error }),
     });

@@ -39,6 +39,8 @@ export interface StreamHandlers {
   onKeysLow?(counts: { preKeys: number; kyberPreKeys: number }): void;
   /** The session behind the socket ended (logout, revoke, automatic logoff): sign in again. */
   onSessionEnded?(reason: string): void;
+  /** This device was removed from its account (here or by an admin): it receives nothing more; register again. */
+  onDeviceRemoved?(): void;
   /** Connection state for UIs; the stream reconnects by itself unless the session ended. */
   onConnection?(state: 'connected' | 'subscribed' | 'disconnected'): void;
   onError?(err: Error): void;

@@ -11,6 +11,8 @@ import { ClientFrames, ServerFrames } from '../core/protocol/messaging.ts';
 import type { MessageStream, StreamHandlers } from './transport.ts';
 
 const SESSION_ENDED_CLOSE = 4401;
+/** This device was removed from the account: reconnecting would only be refused. */
+const DEVICE_REMOVED_CLOSE = 4410;
 const PING_MS = 20_000;
 const BACKOFF_MS = { first: 500, max: 30_000 } as const;
 
@@ -23,6 +25,7 @@ const HubFrames = z.discriminatedUnion('type', [
   ServerFrames.message,
   ServerFrames['messages.drained'],
   ServerFrames['keys.low'],
+  ServerFrames['device.removed'],
 ]);
 
 export interface WsOptions {
@@ -63,6 +66,14 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
     firstOutcome = undefined;
   };
 
+  const removed = () => {
+    if (closed) return;
+    closed = true;
+    handlers.onDeviceRemoved?.();
+    firstOutcome?.(Object.assign(new Error('this device was removed from the account'), { code: 'device_removed' }));
+    firstOutcome = undefined;
+  };
+
   const onFrame = (raw: string): void => {
     let frame: z.infer<typeof HubFrames>;
     try {
@@ -92,6 +103,8 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
         return handlers.onKeysLow?.({ preKeys: frame.preKeys, kyberPreKeys: frame.kyberPreKeys });
       case 'session.ended':
         return ended(frame.reason);
+      case 'device.removed':
+        return removed();
       case 'error':
         return report(Object.assign(new Error(`gateway websocket error: ${frame.code}: ${frame.message}`), { code: frame.code }));
       case 'pong':
@@ -128,6 +141,7 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
       clearInterval(ping);
       handlers.onConnection?.('disconnected');
       if (code === SESSION_ENDED_CLOSE) return ended(reason.toString() || 'ended');
+      if (code === DEVICE_REMOVED_CLOSE) return removed();
       schedule();
     });
   }

@@ -144,6 +144,8 @@ export const ServerFrames = {
   message: z.strictObject({ type: z.literal('message'), envelope: InboundEnvelope }),
   /** The stored backlog present at subscribe time has been sent; what follows is live. */
   'messages.drained': z.strictObject({ type: z.literal('messages.drained') }),
+  /** This device was removed from its account; the socket closes next (code 4410). */
+  'device.removed': z.strictObject({ type: z.literal('device.removed'), deviceId: DeviceId }),
   /** Upload more one-time prekeys (counts are what is left). */
   'keys.low': z.strictObject({ type: z.literal('keys.low'), deviceId: DeviceId, preKeys: z.number().int(), kyberPreKeys: z.number().int() }),
 } as const;

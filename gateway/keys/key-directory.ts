@@ -37,6 +37,8 @@ export interface KeyDirectoryDeps {
   readonly log: Logger;
   readonly devices?: DeviceStore;
   readonly onLow?: OnLowKeys;
+  /** After a device is removed (committed): its open sockets are told and closed. */
+  readonly onRemoved?: (userId: string, deviceId: number) => void | Promise<void>;
 }
 
 export type Bundle = z.infer<typeof DeviceBundle>;
@@ -194,7 +196,7 @@ export function createKeyDirectory(deps: KeyDirectoryDeps): KeyDirectory {
     },
 
     async remove(owner, deviceId, actor, details) {
-      return db.transaction(async (tx) => {
+      const removed = await db.transaction(async (tx) => {
         if (!(await devices.remove(owner.userId, deviceId, tx))) return false;
         await audit.append(
           {
@@ -210,6 +212,15 @@ export function createKeyDirectory(deps: KeyDirectoryDeps): KeyDirectory {
         );
         return true;
       });
+      if (removed && deps.onRemoved !== undefined) {
+        try {
+          await deps.onRemoved(owner.userId, deviceId);
+        } catch (err) {
+          // The device is gone (keys and envelopes with it); a socket left open receives nothing more.
+          log.error({ err, deviceId }, 'keys: could not close the removed device’s sockets');
+        }
+      }
+      return removed;
     },
 
     async fetchBundles(userId, deviceId) {

@@ -134,7 +134,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   const onNotice = (n: Notice): void => {
     if (n.k === 'frame') {
-      for (const sub of byDevice.get(deviceKey(n.u, n.d)) ?? []) sub.client.send(n.f);
+      for (const sub of byDevice.get(deviceKey(n.u, n.d)) ?? []) {
+        sub.client.send(n.f);
+        if (n.f.type === 'device.removed') sub.client.close(CloseCode.deviceRemoved, 'device removed');
+      }
       return;
     }
     const newest = new Map<number, number>();

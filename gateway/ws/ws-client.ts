@@ -16,6 +16,8 @@ export const CloseCode = {
   internalError: 1011,
   /** Application range: the session behind the socket has ended (reason in the close frame). */
   sessionEnded: 4401,
+  /** The device this socket received as was removed from its account (lost, replaced, by an admin). */
+  deviceRemoved: 4410,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -270,4 +270,22 @@ describe('e2e messaging through a real gateway (SDK clients)', () => {
     await db.query('UPDATE attachments SET bytes = set_byte(bytes, 20, get_byte(bytes, 20) # 1) WHERE id = $1', [pointer.id]);
     await expect(downloadAttachment({ baseUrl: gateway.url, token: patient.token }, received)).rejects.toMatchObject({ code: 'attachment_tampered' });
   }, TEST_TIMEOUT_MS);
+  it('removing a device closes its live socket at once, and senders then address nothing to it', async () => {
+    const { db, gateway, people, stores } = await world();
+    const { provider, patient } = people;
+    const pro = await newDevice(stores, gateway.url, provider.token, provider.id, 'provider-laptop');
+    const pat = await newDevice(stores, gateway.url, patient.token, patient.userId, 'patient-phone');
+    await Promise.all([started(pro), started(pat)]);
+    await pro.messenger.sendText(patient.userId, 'before removal');
+    await pat.recorder.until('the first message', () => pat.recorder.texts().includes('before removal'));
+
+    const res = await fetch(`${gateway.url}/v1/devices/${pat.deviceId}`, { method: 'DELETE', headers: { authorization: `Bearer ${patient.token}` } });
+    expect(res.status).toBe(204);
+    await pat.recorder.until('the device-removed notice', () => pat.recorder.events.deviceRemoved.length === 1);
+    expect(await pendingFor(db, patient.userId, pat.deviceId)).toBe(0);
+    // The sender learns on its next send that the device is gone (409 → its session is dropped): nothing is stored for it.
+    const after = await pro.messenger.sendText(patient.userId, 'after removal');
+    expect(after.envelopeIds).toEqual([]);
+    expect(await pendingFor(db, patient.userId, pat.deviceId)).toBe(0);
+  }, TEST_TIMEOUT_MS);
 });

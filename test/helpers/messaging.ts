@@ -141,6 +141,7 @@ export class Recorder {
     decryptError: [],
     drained: [],
     sessionEnded: [],
+    deviceRemoved: [],
     connection: [],
     error: [],
   };
