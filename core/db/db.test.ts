@@ -38,6 +38,21 @@ describe.each(ENGINES)('storage on %s', (kind) => {
     expect(await t.db.query('SELECT id FROM t_tx')).toEqual([{ id: 2 }]);
   });
 
+  it('keeps pipelined statements inside the transaction: a caller failing while they wait rolls them back too', async () => {
+    const t = await openDb();
+    await t.db.exec('CREATE TABLE t_pipe (id int)');
+    const inFlight: Promise<unknown>[] = [];
+    await expect(
+      t.db.transaction((tx) => {
+        // Issued without waiting for each other (pipelined), then the caller gives up at once.
+        inFlight.push(tx.query('INSERT INTO t_pipe VALUES (1)'), tx.query('INSERT INTO t_pipe VALUES (2)'));
+        return Promise.reject(new Error('caller gave up'));
+      }),
+    ).rejects.toThrow('caller gave up');
+    await Promise.allSettled(inFlight);
+    expect(await t.db.query('SELECT id FROM t_pipe')).toEqual([]);
+  });
+
   it('reports database errors with their PostgreSQL fields (SQLSTATE, constraint)', async () => {
     const t = await openDb();
     await t.db.exec('CREATE TABLE t_err (id int CONSTRAINT t_err_pk PRIMARY KEY)');

@@ -1,13 +1,17 @@
 /**
  * Messages between the gateway thread and the PGlite thread (core/db/pglite.ts ↔
  * core/db/pglite-thread.ts). Plain structured-cloneable data; every request carries an id its
- * reply echoes. `tx` 0 means "outside a transaction".
+ * reply echoes. `tx` 0 means "outside a transaction"; otherwise it is a transaction id the
+ * gateway side chose. A transaction costs no round trip of its own to open: its first statement
+ * carries `begin: true` and the thread opens the transaction before running it (every round trip
+ * while a transaction is open keeps every other statement waiting, PGlite being one connection).
+ * Statements of one transaction run in the order they were sent, even when the caller pipelines
+ * them (sends the next before the previous answered); `end` runs after all of them.
  */
 
 export type Request =
-  | { readonly id: number; readonly op: 'query'; readonly tx: number; readonly text: string; readonly params: readonly unknown[] | undefined }
-  | { readonly id: number; readonly op: 'exec'; readonly tx: number; readonly text: string }
-  | { readonly id: number; readonly op: 'begin' }
+  | { readonly id: number; readonly op: 'query'; readonly tx: number; readonly begin: boolean; readonly text: string; readonly params: readonly unknown[] | undefined }
+  | { readonly id: number; readonly op: 'exec'; readonly tx: number; readonly begin: boolean; readonly text: string }
   | { readonly id: number; readonly op: 'end'; readonly tx: number; readonly commit: boolean }
   | { readonly id: number; readonly op: 'close' };
 
@@ -19,7 +23,7 @@ export interface SerializedError {
 }
 
 export type Reply =
-  | { readonly id: number; readonly ok: true; readonly rows?: readonly object[]; readonly tx?: number }
+  | { readonly id: number; readonly ok: true; readonly rows?: readonly object[] }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Sent once by the thread: ready, or why opening failed. */

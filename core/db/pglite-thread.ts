@@ -3,9 +3,10 @@
  * worker port. Started with workerData `{ dataDir?: string }`; posts an `Opened` message, then
  * serves requests until `close`.
  *
- * Transactions: `begin` enters `pg.transaction()` and parks it until `end` arrives, so the
- * caller's statements (tagged with the transaction id) run inside it; `end` with commit false
- * rolls back. PGlite serializes transactions itself; statements outside one wait for it.
+ * Transactions: the first statement of one (`begin: true`) enters `pg.transaction()` and parks it
+ * until `end` arrives, so the caller's statements (tagged with the transaction id) run inside it,
+ * one after another in the order they arrived; `end` with commit false rolls back. PGlite
+ * serializes transactions itself; statements outside one wait for it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -24,10 +25,24 @@ const parsers = {
   [BYTEA]: (v: string): Buffer => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex'),
 };
 
+/**
+ * Parameters: PGlite's own bytea serializer builds the hex text one byte at a time in JavaScript,
+ * which for 1 KB envelopes was a visible share of this thread's time; Node's hex encoder is native.
+ */
+const serializers = {
+  [BYTEA]: (v: unknown): string => {
+    if (!(v instanceof Uint8Array)) throw new TypeError('bytea parameter must be a Uint8Array or Buffer');
+    return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  },
+};
+
 interface Open {
-  readonly tx: Transaction;
+  /** The PGlite transaction once entered (rejects if BEGIN failed). */
+  readonly ready: Promise<Transaction>;
   readonly finish: (commit: boolean) => void;
   readonly done: Promise<void>;
+  /** The last step queued on this transaction; the next one runs after it settles. */
+  tail: Promise<unknown>;
 }
 
 class Rollback extends Error {}
@@ -38,24 +53,17 @@ const { dataDir } = workerData as { dataDir?: string };
 
 let pg: PGlite;
 try {
-  pg = await PGlite.create(dataDir === undefined ? { parsers } : { dataDir, parsers });
+  pg = await PGlite.create(dataDir === undefined ? { parsers, serializers } : { dataDir, parsers, serializers });
 } catch (err) {
   port.postMessage({ ready: false, error: serializeError(err) } satisfies Opened);
   process.exit(1);
 }
 
 const open = new Map<number, Open>();
-let nextTx = 1;
 
-function target(tx: number): PGlite | Transaction {
-  if (tx === 0) return pg;
-  const t = open.get(tx);
-  if (t === undefined) throw new Error(`transaction ${tx} is not open`);
-  return t.tx;
-}
-
-async function begin(): Promise<number> {
-  const id = nextTx++;
+/** Enters `pg.transaction()` for transaction `id` and parks it until `end` decides. */
+function begin(id: number): Open {
+  if (open.has(id)) throw new Error(`transaction ${id} is already open`);
   let finish: (commit: boolean) => void = () => undefined;
   const decided = new Promise<boolean>((resolve) => (finish = resolve));
   let enter: (tx: Transaction) => void = () => undefined;
@@ -64,15 +72,39 @@ async function begin(): Promise<number> {
     enter(tx);
     if (!(await decided)) throw new Rollback('rolled back by the caller');
   });
-  // BEGIN itself failing rejects `done` before the callback ever runs.
-  const tx = await Promise.race([entered, done.then(() => Promise.reject(new Error('transaction ended before it began')))]);
-  open.set(id, { tx, finish, done });
-  return id;
+  // BEGIN itself failing rejects `done` before the callback ever runs; every statement of the
+  // transaction then fails with that error (each awaits `ready`), and `end` reports it again.
+  const ready = Promise.race([entered, done.then(() => Promise.reject(new Error('transaction ended before it began')))]);
+  const t: Open = { ready, finish, done, tail: ready };
+  open.set(id, t);
+  return t;
+}
+
+/** Runs `step` on transaction `tx` after every step queued on it before. */
+function inTransaction<T>(t: Open, step: (tx: Transaction) => Promise<T>): Promise<T> {
+  const run = t.tail.then(
+    async () => step(await t.ready),
+    async () => step(await t.ready),
+  );
+  t.tail = run;
+  return run;
+}
+
+function statement<T>(tx: number, beginFirst: boolean, step: (target: PGlite | Transaction) => Promise<T>): Promise<T> {
+  if (tx === 0) return step(pg);
+  const t = beginFirst ? begin(tx) : open.get(tx);
+  if (t === undefined) return Promise.reject(new Error(`transaction ${tx} is not open`));
+  return inTransaction(t, step);
 }
 
 async function end(tx: number, commit: boolean): Promise<void> {
   const t = open.get(tx);
   if (t === undefined) throw new Error(`transaction ${tx} is not open`);
+  // After the statements sent before it (their own failures were answered to them).
+  await t.tail.then(
+    () => undefined,
+    () => undefined,
+  );
   t.finish(commit);
   try {
     await t.done;
@@ -86,14 +118,12 @@ async function end(tx: number, commit: boolean): Promise<void> {
 async function handle(req: Request): Promise<Omit<Extract<Reply, { ok: true }>, 'id'>> {
   switch (req.op) {
     case 'query': {
-      const res = await target(req.tx).query<object>(req.text, req.params as unknown[] | undefined);
+      const res = await statement(req.tx, req.begin, (target) => target.query<object>(req.text, req.params as unknown[] | undefined));
       return { ok: true, rows: res.rows };
     }
     case 'exec':
-      await target(req.tx).exec(req.text);
+      await statement(req.tx, req.begin, (target) => target.exec(req.text));
       return { ok: true };
-    case 'begin':
-      return { ok: true, tx: await begin() };
     case 'end':
       await end(req.tx, req.commit);
       return { ok: true };
@@ -104,13 +134,33 @@ async function handle(req: Request): Promise<Omit<Extract<Reply, { ok: true }>, 
   }
 }
 
-port.on('message', (req: Request) => {
-  handle(req).then(
-    (reply) => {
-      port.postMessage({ id: req.id, ...reply } satisfies Reply);
-      if (req.op === 'close') port.close();
-    },
-    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: serializeError(err) } satisfies Reply),
-  );
+/**
+ * Replies wait for the end of the current turn and go back together: each message wakes the
+ * gateway's thread, which costs far more than the copy. A statement's reply is delayed only by
+ * work that was already runnable here (statements queued behind a transaction that just ended).
+ */
+let outbox: Reply[] = [];
+let closing = false;
+function flush(): void {
+  const batch = outbox;
+  outbox = [];
+  port?.postMessage(batch);
+  if (closing) port?.close();
+}
+function reply(r: Reply): void {
+  outbox.push(r);
+  if (outbox.length === 1) setImmediate(flush);
+}
+
+port.on('message', (requests: readonly Request[]) => {
+  for (const req of requests) {
+    handle(req).then(
+      (answer) => {
+        if (req.op === 'close') closing = true;
+        reply({ id: req.id, ...answer });
+      },
+      (err: unknown) => reply({ id: req.id, ok: false, error: serializeError(err) }),
+    );
+  }
 });
 port.postMessage({ ready: true } satisfies Opened);

@@ -37,17 +37,21 @@ class PgliteThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (r: Extract<Reply, { ok: true }>) => void; reject: (e: Error) => void }>();
   #nextId = 1;
+  #nextTx = 1;
+  #outbox: Request[] = [];
   #stopped: Error | undefined;
 
   constructor(worker: Worker) {
     this.#worker = worker;
     worker.unref();
-    worker.on('message', (msg: Reply) => {
-      const waiter = this.#pending.get(msg.id);
-      if (waiter === undefined) return;
-      this.#settled(msg.id);
-      if (msg.ok) waiter.resolve(msg);
-      else waiter.reject(deserializeError(msg.error));
+    worker.on('message', (replies: readonly Reply[]) => {
+      for (const msg of replies) {
+        const waiter = this.#pending.get(msg.id);
+        if (waiter === undefined) continue;
+        this.#settled(msg.id);
+        if (msg.ok) waiter.resolve(msg);
+        else waiter.reject(deserializeError(msg.error));
+      }
     });
     worker.on('error', (err: Error) => this.#stop(new Error(`the embedded database thread failed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.#stop(new Error(`the embedded database thread stopped (exit code ${code})`)));
@@ -60,37 +64,60 @@ class PgliteThread {
       // Only waiting on a reply keeps the process alive, as an in-thread database would.
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...req, id });
+      this.#outbox.push({ ...req, id });
+      if (this.#outbox.length === 1) queueMicrotask(this.#flush);
     });
   }
 
-  async query(tx: number, text: string, params?: readonly unknown[]): Promise<object[]> {
-    const reply = await this.call({ op: 'query', tx, text, params });
+  /** Requests made in one run of microtasks travel together: one message, one wake-up of the thread. */
+  readonly #flush = (): void => {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    if (this.#stopped === undefined) this.#worker.postMessage(batch);
+  };
+
+  async query(tx: number, begin: boolean, text: string, params?: readonly unknown[]): Promise<object[]> {
+    const reply = await this.call({ op: 'query', tx, begin, text, params });
     return restoreBuffers(reply.rows ?? []);
   }
 
-  async exec(tx: number, text: string): Promise<void> {
-    await this.call({ op: 'exec', tx, text });
+  async exec(tx: number, begin: boolean, text: string): Promise<void> {
+    await this.call({ op: 'exec', tx, begin, text });
   }
 
+  /**
+   * Opening costs no round trip: the first statement opens the transaction on the thread (see
+   * pglite-protocol.ts), and a transaction that ran no statement has nothing to end.
+   */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    const begun = await this.call({ op: 'begin' });
-    const id = begun.tx ?? 0;
+    const id = this.#nextTx++;
+    let begun = false;
+    const first = (): boolean => {
+      const begin = !begun;
+      begun = true;
+      return begin;
+    };
+    const sql: Sql = {
+      query: <R extends object>(text: string, params?: readonly unknown[]) => this.query(id, first(), text, params) as Promise<R[]>,
+      exec: (text: string) => this.exec(id, first(), text),
+    };
     let result: T;
     try {
-      result = await fn(this.sql(id));
+      result = await fn(sql);
     } catch (err) {
-      await this.call({ op: 'end', tx: id, commit: false }).catch(() => undefined);
+      // The caller's error is the one to report; a failed rollback only means the thread is gone.
+      if (begun) await this.call({ op: 'end', tx: id, commit: false }).catch(() => undefined);
       throw err;
     }
-    await this.call({ op: 'end', tx: id, commit: true });
+    if (begun) await this.call({ op: 'end', tx: id, commit: true });
     return result;
   }
 
-  sql(tx: number): Sql {
+  /** Statements outside any transaction. */
+  sql(): Sql {
     return {
-      query: <R extends object>(text: string, params?: readonly unknown[]) => this.query(tx, text, params) as Promise<R[]>,
-      exec: (text: string) => this.exec(tx, text),
+      query: <R extends object>(text: string, params?: readonly unknown[]) => this.query(0, false, text, params) as Promise<R[]>,
+      exec: (text: string) => this.exec(0, false, text),
     };
   }
 
@@ -150,7 +177,7 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
   let closed: Promise<void> | undefined;
   return {
     kind: 'pglite',
-    ...thread.sql(0),
+    ...thread.sql(),
     transaction: (fn) => thread.transaction(fn),
     close() {
       closed ??= thread.close().finally(() => lock?.release());

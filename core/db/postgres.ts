@@ -44,21 +44,50 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     },
   });
 
+  /**
+   * A transaction's statements on its one client, strictly in the order issued — also when a
+   * caller sends the next before the previous answered (pipelining saves round trips). pg 8
+   * would queue them itself but deprecates that; this chain does not rely on it.
+   */
+  const serial = (client: pg.PoolClient): Sql => {
+    let tail: Promise<unknown> = Promise.resolve();
+    const run = <T>(step: () => Promise<T>): Promise<T> => {
+      // The next statement runs after this one whatever its outcome; the outcome goes to its caller.
+      const next = tail.then(step, step);
+      tail = next.then(
+        () => undefined,
+        () => undefined,
+      );
+      return next;
+    };
+    return {
+      query: <R extends object>(text: string, params?: readonly unknown[]) => run(async () => (await client.query<R>(text, params as unknown[] | undefined)).rows),
+      exec: (text: string) =>
+        run(async () => {
+          await client.query(text);
+        }),
+    };
+  };
+
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
     ...wrap(pool),
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // BEGIN, the caller's statements and COMMIT/ROLLBACK share one chain: a ROLLBACK issued
+      // while a pipelined statement still waits runs after it, never before (which would let
+      // that statement run outside the transaction).
+      const tx = serial(client);
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        await tx.exec('BEGIN');
+        const out = await fn(tx);
+        await tx.exec('COMMIT');
         return out;
       } catch (err) {
         try {
-          await client.query('ROLLBACK');
+          await tx.exec('ROLLBACK');
         } catch (rollbackErr) {
           // The connection is unusable: release(err) destroys it instead of pooling it.
           broken = rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed');

@@ -14,6 +14,9 @@
  * runs on its own: the hub handles one frame per socket at a time, and acks for the first
  * envelopes must not wait behind the rest of a long backlog.
  *
+ * Envelope notices for one recipient that are published in the same event-loop turn (a group
+ * commit answers all its sends at once) go out as one (notice-outbox.ts).
+ *
  * Audit (metadata only): one `message.deliver` per backlog drain with its count; one
  * `message.ack` per ack frame with its count. Live pushes are not audited one by one: the ack
  * that follows records receipt.
@@ -31,6 +34,7 @@ import type { WsHub } from '../ws/ws-hub.ts';
 import { hasDevice } from './device-lookup.ts';
 import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-store.ts';
 import { createNoticeBus, frameNotice, type Notice } from './notice-bus.ts';
+import { createNoticeOutbox } from './notice-outbox.ts';
 import { recipientEntry } from './recipient-audit.ts';
 
 export const DeliveryErrorCode = {
@@ -148,6 +152,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   };
 
   const bus = createNoticeBus({ redis: deps.redis, channel: `${deps.keyPrefix}msg`, log, onNotice });
+  const outbox = createNoticeOutbox((notice) => bus.publish(notice));
 
   deps.hub.register('messages.subscribe', ClientFrames['messages.subscribe'], async (client, frame) => {
     if (closed) throw new AppError(503, ErrorCode.unavailable, 'Messaging is shutting down');
@@ -185,10 +190,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   return {
     ready: () => bus.ready,
-    async notifyEnvelopes(recipientUser, refs) {
-      if (refs.length === 0) return;
-      await bus.publish({ k: 'env', u: recipientUser, e: refs.map((r) => ({ d: r.deviceId, id: r.id, s: r.seq })) });
-    },
+    notifyEnvelopes: (recipientUser, refs) => outbox.add(recipientUser, refs),
     async notifyDevice(userId, deviceId, frame) {
       await bus.publish(frameNotice(userId, deviceId, frame));
     },

@@ -11,6 +11,12 @@
  * `storeMany` (the relay's group commit) locks every recipient of its batches in one statement,
  * in lock-key order, so two group commits over overlapping recipients can never deadlock, then
  * inserts every envelope in one multi-row INSERT in batch order (seq follows that order).
+ *
+ * The lock and the INSERT are sent back to back, without waiting for the lock's answer in between:
+ * statements of one transaction run one after another in the order they were sent (one pg
+ * connection; core/db/pglite-thread.ts keeps the same order), so the lock is held before the
+ * INSERT takes its seqs, and the transaction — which on PGlite holds the whole database — is
+ * open for one round trip fewer.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../../core/db/types.ts';
@@ -117,11 +123,14 @@ export function createEnvelopeStore(db: Db): EnvelopeStore {
     const withIds = batches.map((batch) => batch.envelopes.map((e) => ({ id: randomUUID(), batch, e })));
     const rows = withIds.flat();
     if (rows.length === 0) return batches.map(() => []);
-    await lockRecipients(tx, batches.filter((b) => b.envelopes.length > 0).map((b) => b.recipientUser));
+    // Sent together without waiting in between (see the module comment): the lock still runs
+    // first, since statements on one connection run in the order they are sent.
+    const locked = lockRecipients(tx, batches.filter((b) => b.envelopes.length > 0).map((b) => b.recipientUser));
+    const chunks: Promise<Map<string, { seq: number; recipient_device: number }>>[] = [];
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) chunks.push(insertRows(tx, rows.slice(i, i + MAX_ROWS_PER_INSERT)));
+    const [, ...inserted] = await Promise.all([locked, ...chunks]);
     const stored = new Map<string, { seq: number; recipient_device: number }>();
-    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
-      for (const [id, r] of await insertRows(tx, rows.slice(i, i + MAX_ROWS_PER_INSERT))) stored.set(id, r);
-    }
+    for (const chunk of inserted) for (const [id, r] of chunk) stored.set(id, r);
     return withIds.map((list) =>
       list.map(({ id }) => {
         const r = stored.get(id);

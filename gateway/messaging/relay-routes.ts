@@ -8,8 +8,7 @@
  * send-commit.ts): each keeps its own answer, envelopes and audit record.
  *
  * Before the transaction one query reads both the recipient account and whether the sender device
- * exists (no cache: nothing to invalidate when an account is disabled or a device removed; the
- * transaction re-reads the recipient's devices under lock anyway).
+ * exists (send-context.ts; concurrent sends share that query too).
  *
  * An unknown (or disabled) recipient is answered exactly like one the caller may not message:
  * 403 `forbidden`, audited as a denial. A caller probing user ids learns nothing about which
@@ -19,12 +18,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Config } from '../../core/config/schema.ts';
-import type { Db, Sql } from '../../core/db/types.ts';
+import type { Db } from '../../core/db/types.ts';
 import type { Logger } from '../../core/log/logger.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { DeviceId, EnvelopeId, InboundEnvelope, MessagingErrorCode, SendMessagesRequest, SendResult, UserId } from '../../core/protocol/messaging.ts';
 import type { AccessControl } from '../access/access-control.ts';
-import { Action, ruleFor, type Peer } from '../access/policy.ts';
+import { Action, ruleFor } from '../access/policy.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import { errorResponse, guardedErrors, jsonBody, jsonBodyErrors } from '../openapi/schemas.ts';
@@ -34,6 +33,7 @@ import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-stor
 import { RelayErrorCode } from './error-codes.ts';
 import { createSendBatcher } from './send-batcher.ts';
 import { commitSends, type PendingSend } from './send-commit.ts';
+import { createSendContextLoader, type SendContextQuery } from './send-context.ts';
 import type { SendThrottle } from './send-throttle.ts';
 import { recipientEntry } from './recipient-audit.ts';
 
@@ -92,35 +92,6 @@ const ack = createRoute({
   responses: { 204: { description: 'Acknowledged' }, ...guardedErrors },
 });
 
-interface SendContextRow {
-  kind: string | null;
-  role: string | null;
-  patient_id: string | null;
-  status: string | null;
-  sender_device_ok: boolean;
-}
-
-/** The recipient as a messaging peer (null: unknown, disabled or not a peer kind) and whether the sender device is the caller's. */
-async function loadSendContext(db: Sql, recipientId: string, senderUser: string, senderDevice: number): Promise<{ peer: Peer | null; senderDeviceOk: boolean }> {
-  const [u] = await db.query<SendContextRow>(
-    `SELECT u.kind, u.role, u.patient_id, u.status,
-            EXISTS (SELECT 1 FROM devices WHERE user_id = $2::uuid AND device_id = $3::int) AS sender_device_ok
-       FROM (SELECT 1) AS one LEFT JOIN users AS u ON u.id = $1::uuid`,
-    [recipientId, senderUser, senderDevice],
-  );
-  if (u === undefined) throw new Error('send context query returned no row');
-  return { peer: toPeer(u), senderDeviceOk: u.sender_device_ok };
-}
-
-function toPeer(u: SendContextRow): Peer | null {
-  if (u.status !== 'active') return null;
-  if (u.kind === 'patient' && u.patient_id !== null) return { kind: 'patient', patientId: u.patient_id };
-  if (u.kind === 'staff' && (u.role === 'provider' || u.role === 'scheduler' || u.role === 'admin' || u.role === 'auditor' || u.role === 'privacy_officer')) {
-    return { kind: 'staff', role: u.role };
-  }
-  return null;
-}
-
 interface QueuedSend {
   readonly send: PendingSend;
   /** The request's logger (a group failure is logged once, on the first request's). */
@@ -135,6 +106,9 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
     commit: (items) => db.transaction((tx) => commitSends(tx, items.map((i) => i.send), { store, audit })),
     onGroupError: (err, items) => items[0]?.log.warn({ err, sends: items.length }, 'group send commit failed; retrying each send alone'),
   });
+  const contexts = createSendContextLoader<SendContextQuery & { readonly log: Logger }>(db, {
+    onGroupError: (err, items) => items[0]?.log.warn({ err, sends: items.length }, 'shared send context query failed; retrying each send alone'),
+  });
 
   return (app) => {
     app.openapi({ ...send, ...mw }, async (c) => {
@@ -145,7 +119,7 @@ export function relayRoutes(deps: RelayRouteDeps): RouteModule {
       await deps.throttle.consume(p.userId);
       // Roles that may never send are refused before anything about the recipient is looked at.
       if (ruleFor(p, Action.messageSend) === undefined) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'role');
-      const { peer, senderDeviceOk } = await loadSendContext(db, recipientId, p.userId, body.senderDevice);
+      const { peer, senderDeviceOk } = await contexts.load({ recipientId, senderUser: p.userId, senderDevice: body.senderDevice, log: c.get('log') });
       if (peer === null) await access.deny(c, Action.messageSend, { type: 'user', userId: recipientId }, 'resource');
       else await access.authorize(c, Action.messageSend, { type: 'peer', userId: recipientId, peer });
       // After authorization: whoever may not reach this recipient gets the one audited refusal.
