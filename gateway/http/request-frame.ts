@@ -63,8 +63,8 @@ export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> 
       ? defaultGuard
       : (c, next) => {
           const path = c.req.path;
-          const o = overrides.find((x) => path === x.prefix || path.startsWith(x.below));
-          return (o?.guard ?? defaultGuard)(c, next);
+          for (const o of overrides) if (path === o.prefix || path.startsWith(o.below)) return o.guard(c, next);
+          return defaultGuard(c, next);
         };
 
   return async function requestFrame(c, next) {
