@@ -9,7 +9,7 @@
  * schedulers read a patient's contact view (name, channels, time zone), never the clinical view
  * (date of birth, MRN) and never message metadata; auditors read the audit log and nothing else.
  */
-import type { Principal, StaffRole } from '../../core/identity/principal.ts';
+import { STAFF_ROLES, type Principal, type StaffRole } from '../../core/identity/principal.ts';
 
 export const Action = {
   /** Own session: time left, extend, logout. */
@@ -52,6 +52,24 @@ export type Resource =
 
 /** What the policy needs to know about a messaging peer. */
 export type Peer = { readonly kind: 'staff'; readonly role: StaffRole } | { readonly kind: 'patient'; readonly patientId: string };
+
+/** The columns of a `users` row that make it a peer. */
+export interface AccountRow {
+  readonly kind: string | null;
+  readonly role: string | null;
+  readonly patient_id: string | null;
+  readonly status: string | null;
+}
+
+const STAFF_ROLE_SET: ReadonlySet<string> = new Set(STAFF_ROLES);
+
+/** The peer an account is, or null when it cannot be one (unknown, disabled, malformed). */
+export function accountPeer(u: AccountRow): Peer | null {
+  if (u.status !== 'active') return null;
+  if (u.kind === 'patient' && u.patient_id !== null) return { kind: 'patient', patientId: u.patient_id };
+  if (u.kind === 'staff' && u.role !== null && STAFF_ROLE_SET.has(u.role)) return { kind: 'staff', role: u.role as StaffRole };
+  return null;
+}
 
 /** Relationship facts, loaded by the caller only when a rule needs them. */
 export interface Facts {

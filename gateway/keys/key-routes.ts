@@ -15,7 +15,7 @@ import type { Logger } from '../../core/log/logger.ts';
 import { DeviceId, DeviceList, DeviceRegistered, KeyBundleResponse, MessagingErrorCode, PreKeyCount, RegisterDeviceRequest, UploadKeysRequest, UserId } from '../../core/protocol/messaging.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 import type { AccessControl } from '../access/access-control.ts';
-import { Action, ruleFor, type Peer } from '../access/policy.ts';
+import { accountPeer, Action, ruleFor } from '../access/policy.ts';
 import type { AppEnv } from '../app-env.ts';
 import { auditContext, requireAuth } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
@@ -217,14 +217,7 @@ export function keyRoutes(deps: KeyRouteDeps): RouteModule {
       // Roles that may never message are refused before the lookup, so they cannot probe which accounts exist.
       if (ruleFor(principal, Action.messageSend) === undefined) await access.deny(c, Action.messageSend, { type: 'user', userId }, 'role');
       const user = await lookupUser(userId);
-      const peer: Peer | null =
-        user === null || user.status !== 'active'
-          ? null
-          : user.kind === 'staff' && user.role !== null
-            ? { kind: 'staff', role: user.role }
-            : user.kind === 'patient' && user.patient_id !== null
-              ? { kind: 'patient', patientId: user.patient_id }
-              : null;
+      const peer = user === null ? null : accountPeer(user);
       const notFound = () => new AppError(404, ErrorCode.notFound, 'No such account or device');
       if (peer === null) throw notFound();
       await access.authorize(c, Action.messageSend, { type: 'peer', userId, peer });

@@ -11,7 +11,7 @@
  * query is retried one send at a time by the batcher.
  */
 import type { Sql } from '../../core/db/types.ts';
-import type { Peer } from '../access/policy.ts';
+import { accountPeer, type Peer } from '../access/policy.ts';
 import { createSendBatcher, type Outcome } from './send-batcher.ts';
 
 export interface SendContextQuery {
@@ -41,15 +41,6 @@ interface SendContextRow {
 /** Most sends answered by one query (the relay's group commit takes at most 64 per group). */
 const MAX_PER_QUERY = 128;
 
-function toPeer(u: SendContextRow): Peer | null {
-  if (u.status !== 'active') return null;
-  if (u.kind === 'patient' && u.patient_id !== null) return { kind: 'patient', patientId: u.patient_id };
-  if (u.kind === 'staff' && (u.role === 'provider' || u.role === 'scheduler' || u.role === 'admin' || u.role === 'auditor' || u.role === 'privacy_officer')) {
-    return { kind: 'staff', role: u.role };
-  }
-  return null;
-}
-
 /** One query for many sends; rows in query order (ids are validated UUIDs before they get here). */
 export async function loadSendContexts(db: Sql, queries: readonly SendContextQuery[]): Promise<SendContext[]> {
   if (queries.length === 0) return [];
@@ -62,7 +53,7 @@ export async function loadSendContexts(db: Sql, queries: readonly SendContextQue
     [queries.map((q) => q.recipientId), queries.map((q) => q.senderUser), queries.map((q) => q.senderDevice)],
   );
   if (rows.length !== queries.length || rows.some((r, i) => r.i !== i + 1)) throw new Error('send context query answered a different set of rows than asked');
-  return rows.map((r) => ({ peer: toPeer(r), senderDeviceOk: r.sender_device_ok }));
+  return rows.map((r) => ({ peer: accountPeer(r), senderDeviceOk: r.sender_device_ok }));
 }
 
 /** `onGroupError`: a shared query failed (each send is then retried alone); must not throw. */
