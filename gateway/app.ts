@@ -44,8 +44,8 @@ export function createApp(deps: GatewayDeps, modules: readonly RouteModule[] = [
   // Encrypted attachments and large send batches exceed the general body limit: only their paths
   // get a larger one (never a smaller one). The send body is base64 JSON: 4/3 of the bytes plus framing.
   const bodyLimitOverrides = [
-    { pathPrefix: '/v1/attachments', limitBytes: Math.max(bodyLimitBytes, deps.config.attachmentMaxBytes) },
-    { pathPrefix: '/v1/messages', limitBytes: Math.max(bodyLimitBytes, Math.ceil(deps.config.messageBatchMaxBytes / 3) * 4 + 64 * 1024) },
+    { pathPrefix: '/v1/attachments', limitBytes: deps.config.attachmentMaxBytes },
+    { pathPrefix: '/v1/messages', limitBytes: Math.ceil(deps.config.messageBatchMaxBytes / 3) * 4 + 64 * 1024 },
   ];
   app.use(requestFrame({ log: deps.log, metrics: createHttpMetrics(deps.metrics), trustProxy, bodyLimitBytes, bodyLimitOverrides }));
   app.onError(handleError);

@@ -17,39 +17,62 @@ function tooLarge(limit: number): AppError {
 
 const missingContentType = (): AppError => new AppError(415, ErrorCode.unsupportedMediaType, 'A request body needs a Content-Type header');
 
+/** A larger limit for one path prefix (encrypted attachment uploads, large send batches). */
+export interface BodyLimitOverride {
+  /** Matches this path and everything below it (`/v1/attachments`, `/v1/attachments/...`). */
+  readonly pathPrefix: string;
+  readonly limitBytes: number;
+}
+
 /**
  * Returns `(c, next)`: checks the body, then continues the chain (through the streaming limiter
  * when chunked). Not async: the common cases hand back next()'s own promise, one hop fewer on
- * every request.
+ * every request. `overrides` raise the limit for their paths; the path is looked at only for a
+ * body the general limit would refuse, or a chunked one, so ordinary requests pay nothing for them.
  */
-export function createBodyGuard(limit: number): (c: Context<AppEnv, string>, next: Next) => Promise<void> {
-  const streaming = bodyLimit({
-    maxSize: limit,
-    onError: () => {
-      throw tooLarge(limit);
-    },
-  });
-  const checkStreaming = async (c: Context<AppEnv, string>, next: Next): Promise<void> => {
-    if (requestHeader(c, 'content-type') === undefined && c.req.raw.body !== null) throw missingContentType();
-    await streaming(c, next);
+export function createBodyGuard(limit: number, overrides: readonly BodyLimitOverride[] = []): (c: Context<AppEnv, string>, next: Next) => Promise<void> {
+  const limiter = (max: number) => {
+    const streaming = bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw tooLarge(max);
+      },
+    });
+    return async (c: Context<AppEnv, string>, next: Next): Promise<void> => {
+      if (requestHeader(c, 'content-type') === undefined && c.req.raw.body !== null) throw missingContentType();
+      await streaming(c, next);
+    };
   };
+  const general = { limit, streaming: limiter(limit) };
+  const special = overrides.map((o) => ({ prefix: o.pathPrefix, below: `${o.pathPrefix}/`, limit: Math.max(limit, o.limitBytes), streaming: limiter(Math.max(limit, o.limitBytes)) }));
+  const rulesFor = (c: Context<AppEnv, string>) => {
+    const path = c.req.path;
+    for (const o of special) if (path === o.prefix || path.startsWith(o.below)) return o;
+    return general;
+  };
+  const declaredWithin = (c: Context<AppEnv, string>, bytes: number): void => {
+    if (bytes <= limit) return;
+    const max = rulesFor(c).limit;
+    if (!(bytes <= max)) throw tooLarge(max);
+  };
+
   return function bodyGuard(c, next) {
     const length = requestHeader(c, 'content-length');
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') {
       // The adapter never reads their bodies, but Node drains them: refuse a declared flood.
-      if (length !== undefined && !(Number(length) <= limit)) throw tooLarge(limit);
+      if (length !== undefined) declaredWithin(c, Number(length));
       return next();
     }
     const chunked = requestHeader(c, 'transfer-encoding') !== undefined;
     if (length !== undefined && !chunked) {
       const bytes = Number(length);
-      if (!(bytes <= limit)) throw tooLarge(limit);
+      declaredWithin(c, bytes);
       if (bytes > 0 && requestHeader(c, 'content-type') === undefined) throw missingContentType();
       return next();
     }
     // HTTP/1.1 framing: no Content-Length and no Transfer-Encoding means no body at all.
     if (!chunked && nodeIncoming(c)?.httpVersionMajor === 1) return next();
-    return checkStreaming(c, next);
+    return rulesFor(c).streaming(c, next);
   };
 }

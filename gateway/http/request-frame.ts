@@ -20,7 +20,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { ErrorCode } from '../../core/errors.ts';
 import type { Logger } from '../../core/log/logger.ts';
 import { nodeOutgoing, requestHeader, type AppEnv } from '../app-env.ts';
-import { createBodyGuard } from './body-guard.ts';
+import { createBodyGuard, type BodyLimitOverride } from './body-guard.ts';
 import { errorResponse } from './error-response.ts';
 import { assertHttps, clientAddress } from './forwarded.ts';
 import { lazyChild } from './lazy-logger.ts';
@@ -41,12 +41,6 @@ export interface RequestFrameDeps {
   readonly bodyLimitOverrides?: readonly BodyLimitOverride[];
 }
 
-export interface BodyLimitOverride {
-  /** Matches this path and everything below it (`/v1/attachments`, `/v1/attachments/...`). */
-  readonly pathPrefix: string;
-  readonly limitBytes: number;
-}
-
 function failed(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof Error) return handleError(err, c);
   c.get('log').error({ thrown: typeof err }, 'non-Error thrown');
@@ -56,16 +50,7 @@ function failed(c: Context<AppEnv>, err: unknown): Response {
 export function requestFrame(deps: RequestFrameDeps): MiddlewareHandler<AppEnv> {
   const { log, metrics, trustProxy } = deps;
   const telemetry = createRequestTelemetry(log, metrics);
-  const defaultGuard = createBodyGuard(deps.bodyLimitBytes);
-  const overrides = (deps.bodyLimitOverrides ?? []).map((o) => ({ prefix: o.pathPrefix, below: `${o.pathPrefix}/`, guard: createBodyGuard(o.limitBytes) }));
-  const guardBody: typeof defaultGuard =
-    overrides.length === 0
-      ? defaultGuard
-      : (c, next) => {
-          const path = c.req.path;
-          for (const o of overrides) if (path === o.prefix || path.startsWith(o.below)) return o.guard(c, next);
-          return defaultGuard(c, next);
-        };
+  const guardBody = createBodyGuard(deps.bodyLimitBytes, deps.bodyLimitOverrides);
 
   return async function requestFrame(c, next) {
     const started = performance.now();
