@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEq
 import { AttachmentCreated } from '../core/protocol/messaging.ts';
 import type { AttachmentPointer } from './content.ts';
 import { SdkError, SdkErrorCode } from './errors.ts';
-import type { HttpOptions } from './http-client.ts';
+import { gatewayError, type HttpOptions } from './http-client.ts';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -46,16 +46,13 @@ async function call(opts: HttpOptions, method: 'POST' | 'GET', path: string, bod
   }
   if (!res.ok) {
     const text = await res.text();
-    let code: string = SdkErrorCode.invalidResponse;
-    let message = `the gateway answered ${res.status}`;
+    let body: unknown;
     try {
-      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-      if (typeof parsed.error?.code === 'string') code = parsed.error.code;
-      if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+      body = JSON.parse(text);
     } catch {
-      // not JSON: keep the generic message
+      body = undefined; // not JSON: gatewayError reports the bare status
     }
-    throw new SdkError(code, message, { status: res.status });
+    throw gatewayError(res.status, body);
   }
   return res;
 }

@@ -30,6 +30,14 @@ export interface HttpOptions {
   readonly timeoutMs?: number;
 }
 
+/** A gateway error answer (`{error:{code,message,...}}`) as SdkError with status, code and the extra fields. */
+export function gatewayError(status: number, body: unknown): SdkError {
+  const parsed = ErrorBody.safeParse(body);
+  if (!parsed.success) return new SdkError(SdkErrorCode.invalidResponse, `the gateway answered ${status}`, { status });
+  const { code, message, ...details } = parsed.data.error;
+  return new SdkError(code, message, { status, details });
+}
+
 export async function request<S extends z.ZodType>(opts: HttpOptions, method: string, path: string, body: unknown, schema: S | null): Promise<z.infer<S> | undefined> {
   const url = new URL(path, opts.baseUrl);
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -55,12 +63,7 @@ export async function request<S extends z.ZodType>(opts: HttpOptions, method: st
       throw new SdkError(SdkErrorCode.invalidResponse, `the gateway answered ${res.status} with a body that is not JSON`, { status: res.status, cause: err });
     }
   }
-  if (!res.ok) {
-    const parsed = ErrorBody.safeParse(json);
-    if (!parsed.success) throw new SdkError(SdkErrorCode.invalidResponse, `the gateway answered ${res.status}`, { status: res.status });
-    const { code, message, ...details } = parsed.data.error;
-    throw new SdkError(code, message, { status: res.status, details });
-  }
+  if (!res.ok) throw gatewayError(res.status, json);
   if (schema === null) return undefined;
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new SdkError(SdkErrorCode.invalidResponse, `unexpected response from ${method} ${url.pathname}`, { status: res.status, cause: parsed.error });
