@@ -11,16 +11,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { serializeError, type Opened, type Reply, type Request } from './pglite-protocol.ts';
+import { INT8_OID, parseSafeInt8 } from './int8.ts';
 
-const INT8 = 20;
 const BYTEA = 17;
 
 const parsers = {
-  [INT8]: (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw new RangeError('int8 value exceeds Number.MAX_SAFE_INTEGER');
-    return n;
-  },
+  [INT8_OID]: parseSafeInt8,
   // PostgreSQL's text form of bytea is \x followed by hex; arrives on the other side as a Uint8Array.
   [BYTEA]: (v: string): Buffer => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex'),
 };

@@ -1,17 +1,12 @@
 /** PostgreSQL engine over `pg`'s pool. Type parsing is set per pool, never globally. */
 import pg from 'pg';
+import { INT8_OID, parseSafeInt8 } from './int8.ts';
 import type { Db, Sql } from './types.ts';
 
-const INT8 = 20;
-const NUMERIC_SAFE_INT8 = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new RangeError('int8 value exceeds Number.MAX_SAFE_INTEGER');
-  return n;
-};
 
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? NUMERIC_SAFE_INT8 : (pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? parseSafeInt8 : (pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 export interface PostgresOptions {
