@@ -21,6 +21,8 @@ import { loadMasterKeyring } from '../core/crypto/index.ts';
 import { createApp, createLifecycle } from '../gateway/app.ts';
 import { createFeatures } from '../gateway/features.ts';
 import { startHttpServer } from '../gateway/server.ts';
+import { createMediaService, WorkerBinaryMissingError } from '../media/index.ts';
+import { StartupError } from '../core/errors.ts';
 import { createEnvelopePurge } from '../workers/retention/envelope-purge.ts';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -91,8 +93,18 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     });
 
     const keyring = loadMasterKeyring(config);
+    // Video visits: mediasoup workers in this process (one per core by default).
+    const media = createMediaService(config, log);
+    closers.push(() => media.close());
+    try {
+      await media.start();
+    } catch (err) {
+      if (err instanceof WorkerBinaryMissingError) throw new StartupError('video visits need the mediasoup worker', err.message, { cause: err });
+      throw err;
+    }
+
     let listenUrl = '';
-    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl });
+    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl, media });
     closers.push(() => features.close());
     await features.ready();
     features.identity.sessions.startSweeper(config.sessionSweepIntervalMs);

@@ -8,16 +8,24 @@ import { createIdentity, type Identity, type IdentityDeps } from './identity.ts'
 import { createKeyDirectory } from './keys/key-directory.ts';
 import { keyRoutes } from './keys/key-routes.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
+import type { MediaService } from '../media/index.ts';
 import type { RouteModule } from './route-module.ts';
+import { registerVideoSignaling } from './visits/video-signaling.ts';
+import { createVideoRooms, type VideoRooms } from './visits/video-rooms.ts';
 import { createWsHub, type WsHub } from './ws/ws-hub.ts';
 
-/** The same shared pieces identity is built from. */
-export type FeatureDeps = IdentityDeps;
+/** The same shared pieces identity is built from, plus the media workers when this process hosts video. */
+export type FeatureDeps = IdentityDeps & {
+  /** A started media service: video visits are served only when given. */
+  readonly media?: MediaService;
+};
 
 export interface Features {
   readonly identity: Identity;
   readonly hub: WsHub;
   readonly messaging: Messaging;
+  /** Present when the process hosts video (deps.media given). */
+  readonly video: VideoRooms | undefined;
   readonly routes: readonly RouteModule[];
   /** Resolves once sessions and messaging are subscribed to their Redis channels. */
   ready(): Promise<void>;
@@ -47,6 +55,24 @@ export function createFeatures(deps: FeatureDeps): Features {
     // A removed device stops receiving at once, on whichever gateway holds its socket.
     onRemoved: (userId, deviceId) => messaging.notifyDevice(userId, deviceId, { type: 'device.removed', deviceId }),
   });
+  let video: VideoRooms | undefined;
+  let unsubscribeVideo: (() => void) | undefined;
+  if (deps.media !== undefined) {
+    const rooms = createVideoRooms({
+      media: deps.media,
+      appointments: identity.appointments,
+      access: identity.access,
+      audit,
+      log,
+      capacity: config.videoRoomCapacity,
+      emptyGraceMs: config.videoEmptyGraceSeconds * 1000,
+      leadMs: config.visitLinkLeadMinutes * 60_000,
+    });
+    registerVideoSignaling({ hub, rooms, turn: config, log, perSecond: config.videoSignalPerSecond });
+    // Ending a session (logout, idle, revoke) takes its participant out of the room, with that reason.
+    unsubscribeVideo = identity.sessions.onEnded((e) => rooms.endSession(e.sessionId));
+    video = rooms;
+  }
   const routes: RouteModule[] = [
     ...identity.routes,
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
@@ -58,6 +84,7 @@ export function createFeatures(deps: FeatureDeps): Features {
     identity,
     hub,
     messaging,
+    video,
     routes,
     async ready() {
       await identity.sessions.ready();
@@ -65,6 +92,8 @@ export function createFeatures(deps: FeatureDeps): Features {
     },
     close() {
       closing ??= (async () => {
+        unsubscribeVideo?.();
+        await video?.close();
         await hub.close();
         await messaging.close();
         await identity.sessions.close();

@@ -83,6 +83,9 @@ export const AuditAction = {
   visitAdmit: 'visit.admit',
   visitDeny: 'visit.deny',
   visitRemove: 'visit.remove',
+  visitReturnToLobby: 'visit.return_to_lobby',
+  /** A signaling request refused for a security reason (consuming before admission, another room's media). */
+  visitSignalRefused: 'visit.signal_refused',
   visitRoomOpen: 'visit.room.open',
   visitRoomClose: 'visit.room.close',
   // consent and reminders

@@ -174,6 +174,27 @@ export const settings = {
   messageSendPerMinute: setting({ env: 'MESSAGE_SEND_PER_MINUTE', schema: int(1, 100_000), default: '120', doc: 'Send requests one account may make per minute.' }),
   attachmentMaxBytes: setting({ env: 'ATTACHMENT_MAX_BYTES', schema: int(1024, 104_857_600), default: '10485760', doc: 'Largest encrypted attachment upload, in bytes.' }),
   attachmentTtlDays: setting({ env: 'ATTACHMENT_TTL_DAYS', schema: int(1, 365), default: '30', doc: 'Attachments are deleted this many days after upload.' }),
+  mediaWorkers: setting({ env: 'MEDIA_WORKERS', schema: int(0, 256), default: '0', doc: 'mediasoup workers (one per core is right); 0 = one per available core.' }),
+  mediaWorkerBin: setting({ env: 'MEDIASOUP_WORKER_BIN', schema: z.string().min(1).optional(), doc: 'mediasoup-worker binary. Unset: the one scripts/mediasoup/worker.sh cached, else the package prebuilt.' }),
+  rtcMinPort: setting({ env: 'RTC_MIN_PORT', schema: int(1024, 65535), default: '40000', doc: 'Lowest UDP/TCP port for media.' }),
+  rtcMaxPort: setting({ env: 'RTC_MAX_PORT', schema: int(1024, 65535), default: '49999', doc: 'Highest UDP/TCP port for media.' }),
+  rtcListenIp: setting({ env: 'RTC_LISTEN_IP', schema: z.ipv4().or(z.ipv6()).optional(), doc: 'Address media transports bind. Default: the listen host (127.0.0.1 in development, 0.0.0.0 in production).' }),
+  rtcAnnouncedAddress: setting({
+    env: 'RTC_ANNOUNCED_ADDRESS',
+    schema: z.string().min(1).max(255).optional(),
+    doc: 'Public IP or host name put in ICE candidates when the listen address is not reachable as is (NAT, 0.0.0.0).',
+  }),
+  rtcMaxIncomingBitrate: setting({ env: 'RTC_MAX_INCOMING_BITRATE', schema: int(100_000, 100_000_000), default: '1500000', doc: 'Per-participant cap on the media they send, bits per second.' }),
+  videoRoomCapacity: setting({ env: 'VIDEO_ROOM_CAPACITY', schema: int(2, 50), default: '6', doc: 'Participants one visit room holds (lobby included).' }),
+  videoEmptyGraceSeconds: setting({ env: 'VIDEO_EMPTY_GRACE_SECONDS', schema: int(0, 3600), default: '120', doc: 'An empty visit room stays open this long for someone to come back.' }),
+  videoSignalPerSecond: setting({ env: 'VIDEO_SIGNAL_PER_SECOND', schema: int(1, 1000), default: '30', doc: 'Signaling requests one participant may send per second (bursts up to twice that).' }),
+  turnUrls: setting({
+    env: 'TURN_URLS',
+    schema: z.string().max(2000).optional(),
+    doc: 'Comma-separated TURN/STUN URLs handed to visit pages (e.g. turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349).',
+  }),
+  turnSecret: setting({ env: 'TURN_SECRET', schema: z.string().min(16).optional(), secret: true, doc: 'coturn static-auth-secret (REST API scheme): visit pages get short-lived TURN credentials derived from it.' }),
+  turnTtlSeconds: setting({ env: 'TURN_TTL_SECONDS', schema: int(60, 86_400), default: '3600', doc: 'Lifetime of a TURN credential.' }),
 } as const;
 
 export type Settings = typeof settings;

@@ -5,7 +5,7 @@
  * one generic 403: the caller learns that access was refused, not why or what exists.
  */
 import type { Context } from 'hono';
-import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
+import { AuditAction, type AuditActor, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { isOnCareTeam } from '../../core/identity/care-team.ts';
@@ -28,6 +28,11 @@ export interface AccessControl {
   authorizeFirst<A extends Action>(c: Context<AppEnv>, actions: readonly [A, ...A[]], resource: Resource): Promise<A>;
   /** Refuse (audited, 403) for a rule the route enforces itself, e.g. "providers list only their own". */
   deny(c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never>;
+  /**
+   * The same decision outside an HTTP request (a WebSocket frame): `actor` is who the audit
+   * records name. Resolves with the break-glass grant that allowed it (or null); 403, audited.
+   */
+  authorizePrincipal(principal: Principal, actor: AuditActor, action: Action, resource: Resource): Promise<{ readonly breakGlassId: string | null }>;
 }
 
 function patientOf(resource: Resource): string | null {
@@ -64,9 +69,9 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
     return { careTeam: false, breakGlassId: grant?.id ?? null };
   };
 
-  const deny = async (c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never> => {
+  const denyAs = async (actor: AuditActor, action: Action, resource: Resource, reason: DenyReason): Promise<never> => {
     await deps.audit.append({
-      ...auditContext(c),
+      ...actor,
       action: AuditAction.accessDenied,
       resourceType: resource.type,
       resourceId: resourceIdOf(resource),
@@ -76,6 +81,7 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
     });
     throw new AppError(403, ErrorCode.forbidden, 'You do not have access to this resource');
   };
+  const deny = (c: Context<AppEnv>, action: Action, resource: Resource, reason: DenyReason): Promise<never> => denyAs(auditContext(c), action, resource, reason);
 
   const authorizeFirst = async <A extends Action>(c: Context<AppEnv>, actions: readonly [A, ...A[]], resource: Resource): Promise<A> => {
     const auth = requireAuth(c);
@@ -97,6 +103,12 @@ export function createAccessControl(deps: { readonly db: Db; readonly audit: Aud
   return {
     deny,
     authorizeFirst,
+    async authorizePrincipal(principal, actor, action, resource) {
+      const f = needsFacts(principal, action, resource) ? await facts(principal, resource) : undefined;
+      const decision = decide(principal, action, resource, f);
+      if (decision.allow) return { breakGlassId: decision.breakGlassId };
+      return denyAs(actor, action, resource, decision.reason);
+    },
     async authorize(c, action, resource) {
       await authorizeFirst(c, [action], resource);
     },

@@ -30,6 +30,8 @@ export const Action = {
   appointmentList: 'appointment.list',
   appointmentCancel: 'appointment.cancel',
   visitLinkManage: 'visit_link.manage',
+  /** Take part in an appointment's video visit: its patient (visit session) or a provider who may see the appointment. */
+  visitJoin: 'visit.join',
   breakGlassRequest: 'break_glass.request',
   breakGlassReview: 'break_glass.review',
   auditRead: 'audit.read',
@@ -109,6 +111,7 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.appointmentList]: { scheduler: 'any', provider: 'any' },
   [Action.appointmentCancel]: { scheduler: 'any', provider: 'ownAppointment' },
   [Action.visitLinkManage]: { scheduler: 'any', provider: 'ownAppointment' },
+  [Action.visitJoin]: { provider: 'ownAppointment', patient_visit: 'ownVisit' },
   [Action.breakGlassRequest]: { provider: 'any' },
   [Action.breakGlassReview]: { privacy_officer: 'any' },
   [Action.auditRead]: { auditor: 'any', privacy_officer: 'any' },
