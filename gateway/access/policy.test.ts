@@ -46,6 +46,7 @@ describe('access policy', () => {
     const forPatients: Record<string, readonly string[]> = {
       [Action.sessionSelf]: ['patient_visit', 'patient_messaging'],
       [Action.appointmentRead]: ['patient_visit'],
+      [Action.visitJoin]: ['patient_visit'],
       [Action.deviceManage]: ['patient_messaging'],
       [Action.messageSend]: ['patient_messaging'],
     };

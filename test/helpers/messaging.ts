@@ -22,7 +22,9 @@ import { hashPassword } from '../../gateway/auth/password.ts';
 import { generateSecret } from '../../gateway/auth/totp.ts';
 import { createFeatures, type Features } from '../../gateway/features.ts';
 import { createIdentity, type Identity } from '../../gateway/identity.ts';
+import type { RouteModule } from '../../gateway/route-module.ts';
 import { startHttpServer } from '../../gateway/server.ts';
+import type { MediaService } from '../../media/index.ts';
 import { STAFF_PASSWORD } from '../../gateway/testing/identity-harness.ts';
 import { createGatewayTransport, LocalStore, Messenger, type MessagingTransport, type MessengerEvents } from '../../sdk/index.ts';
 
@@ -33,7 +35,17 @@ export interface TestGateway {
 }
 
 /** The gateway the composition root builds (identity, WS hub, key directory, relay), listening on loopback. */
-export async function startTestGateway(opts: { db: Db; redis: Redis; config: Config; keyPrefix: string; keyring?: MasterKeyring }): Promise<TestGateway> {
+export async function startTestGateway(opts: {
+  db: Db;
+  redis: Redis;
+  config: Config;
+  keyPrefix: string;
+  keyring?: MasterKeyring;
+  /** A started media service: the gateway serves video visits. */
+  media?: MediaService;
+  /** Routes beyond the features' own (e.g. the web client's static pages). */
+  extraRoutes?: readonly RouteModule[];
+}): Promise<TestGateway> {
   const { db, redis, config, keyPrefix } = opts;
   const log = createLogger({ level: 'silent' });
   let listenUrl = '';
@@ -47,10 +59,11 @@ export async function startTestGateway(opts: { db: Db; redis: Redis; config: Con
     checkpointKeys: [generateKeyPairSync('ed25519').publicKey],
     listenUrl: () => listenUrl,
     keyPrefix,
+    ...(opts.media === undefined ? {} : { media: opts.media }),
   });
   await features.ready();
   const lifecycle = createLifecycle();
-  const app = createApp({ config, log, health: [], metrics: new Registry(), lifecycle }, features.routes);
+  const app = createApp({ config, log, health: [], metrics: new Registry(), lifecycle }, [...features.routes, ...(opts.extraRoutes ?? [])]);
   const server = await startHttpServer(app, { config, log, lifecycle });
   listenUrl = server.url;
   features.hub.attach(server.server);
