@@ -119,4 +119,41 @@ describe('video signaling (real gateway, real mediasoup worker)', () => {
     expect(codes).toContain('rate_limited');
     expect(codes).toContain('ok');
   });
+
+  it('a dead media worker closes the room with worker-died; both sides rejoin on the replacement and the admitted patient goes straight back in', async () => {
+    const w = await world();
+    const host = await socket(w, w.people.provider.token);
+    const pat = await socket(w, await patientToken(w));
+    await host.request('video.join', { appointmentId: w.appointmentId });
+    const pj = await pat.request('video.join', { appointmentId: w.appointmentId });
+    await host.request('video.lobby.admit', { peerId: String(pj['peerId']) });
+    await pat.until('admission', (f) => f.type === 'video.state' && f['state'] === 'admitted');
+    const [dead] = w.media.workers();
+    process.kill(dead?.pid ?? -1, 'SIGKILL');
+    for (const s of [host, pat]) await s.until('the rejoin notice', (f) => f.type === 'video.room.closed' && f['reason'] === 'worker-died' && f['rejoin'] === true);
+    await expect.poll(() => w.media.workers().some((x) => x.pid !== dead?.pid), { timeout: 10_000 }).toBe(true);
+    await host.request('video.join', { appointmentId: w.appointmentId });
+    expect(await pat.request('video.join', { appointmentId: w.appointmentId })).toMatchObject({ state: 'admitted' });
+    await expect
+      .poll(async () => (await w.db.query<{ r: string }>("SELECT details->>'reason' AS r FROM audit_log WHERE action = 'visit.room.close'")).map((x) => x.r))
+      .toEqual(['worker-died']);
+  });
+
+  it('the room opens only in the appointment window and closes after the departure grace once empty', async () => {
+    const early = await world();
+    const w = await startVideoWorld({ startsInMinutes: 120, env: { VISIT_LINK_LEAD_MINUTES: '15' } });
+    cleanups.push(() => w.close());
+    const tooEarly = await socket(w, w.people.provider.token);
+    expect(await tooEarly.call('video.join', { appointmentId: w.appointmentId })).toMatchObject({ ok: false, error: { code: 'visit_closed' } });
+
+    const host = await socket(early, early.people.provider.token);
+    await host.request('video.join', { appointmentId: early.appointmentId });
+    await host.request('video.leave');
+    await host.until('left', (f) => f.type === 'video.left' && f['reason'] === 'left');
+    // VIDEO_EMPTY_GRACE_SECONDS is 1 in these tests.
+    await expect
+      .poll(async () => (await early.db.query<{ r: string }>("SELECT details->>'reason' AS r FROM audit_log WHERE action = 'visit.room.close'")).map((x) => x.r), { timeout: 5_000 })
+      .toEqual(['empty']);
+    expect(early.gateway.features.video?.size).toBe(0);
+  });
 });
