@@ -63,9 +63,10 @@ ms="$scratch/mediasoup"
 built="$ms/worker/out/Release/mediasoup-worker"
 started=$(date +%s)
 
+# Can GitHub (where mediasoup publishes its prebuilt workers) be reached? Asked with node, which
+# every install has (curl may not be in slim images).
 online=0
-if [ -z "${MEDIASOUP_OFFLINE:-}" ] && command -v curl >/dev/null 2>&1 \
-  && curl -fsSI --max-time 8 https://github.com >/dev/null 2>&1; then
+if [ -z "${MEDIASOUP_OFFLINE:-}" ] && node -e "fetch('https://github.com', { method: 'HEAD', signal: AbortSignal.timeout(8000) }).then(() => process.exit(0), () => process.exit(1))" >/dev/null 2>&1; then
   online=1
 fi
 
