@@ -125,6 +125,8 @@ export const ActorType = {
   /** A server process or operator tool; actor id names it (`gateway`, `cli`, `reminders`). */
   system: 'system',
   patient: 'patient',
+  /** An invited visit guest (interpreter, family member); actor id = the guest link's id. */
+  guest: 'guest',
   /** Not yet authenticated (failed login, redeeming a visit link); carries no actor id. */
   anonymous: 'anonymous',
 } as const;

@@ -1,7 +1,7 @@
 /**
  * Who is acting. Every authenticated request carries exactly one Principal, built from its
- * session: a staff member with one role, or a patient whose session is scoped to what they
- * redeemed (one visit, or messaging from one enrolled device). Roles and scopes are closed
+ * session: a staff member with one role, a patient whose session is scoped to what they
+ * redeemed (one visit, or messaging from one enrolled device), or an invited visit guest. Roles and scopes are closed
  * vocabularies; the access policy (gateway/access) is the only place that interprets them.
  */
 
@@ -15,7 +15,7 @@ export const StaffRole = {
 export type StaffRole = (typeof StaffRole)[keyof typeof StaffRole];
 export const STAFF_ROLES: readonly StaffRole[] = Object.values(StaffRole);
 
-export const PrincipalKind = { staff: 'staff', patient: 'patient' } as const;
+export const PrincipalKind = { staff: 'staff', patient: 'patient', guest: 'guest' } as const;
 export type PrincipalKind = (typeof PrincipalKind)[keyof typeof PrincipalKind];
 
 /** What a patient session may reach: one visit (from a visit link) or messaging (from enrollment). */
@@ -42,7 +42,24 @@ export interface PatientPrincipal {
   readonly appointmentId: string | null;
 }
 
-export type Principal = StaffPrincipal | PatientPrincipal;
+/**
+ * Someone a provider invited into one video visit (an interpreter, a family member) with a guest
+ * link. No account: the link is the identity, so `userId` is the visit link's id — unique, and
+ * what the audit records name. A guest may join that one visit and nothing else.
+ */
+export interface GuestPrincipal {
+  readonly kind: 'guest';
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly appointmentId: string;
+}
+
+export type Principal = StaffPrincipal | PatientPrincipal | GuestPrincipal;
+
+/** The audit actor type a principal's records carry (values of core/audit's ActorType). */
+export function actorTypeOf(p: Principal): 'user' | 'patient' | 'guest' {
+  return p.kind === 'staff' ? 'user' : p.kind;
+}
 
 /** Why a session ended; recorded in the audit chain and sent to its open WebSockets. */
 export const SessionEndReason = {

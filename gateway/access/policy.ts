@@ -93,10 +93,10 @@ export interface Facts {
  */
 export type Rule = 'any' | 'careTeam' | 'ownAppointment' | 'ownVisit' | 'messagingPeer';
 
-export type Subject = StaffRole | 'patient_visit' | 'patient_messaging';
+export type Subject = StaffRole | 'patient_visit' | 'patient_messaging' | 'guest_visit';
 
 export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule } } = {
-  [Action.sessionSelf]: { provider: 'any', scheduler: 'any', admin: 'any', auditor: 'any', privacy_officer: 'any', patient_visit: 'any', patient_messaging: 'any' },
+  [Action.sessionSelf]: { provider: 'any', scheduler: 'any', admin: 'any', auditor: 'any', privacy_officer: 'any', patient_visit: 'any', patient_messaging: 'any', guest_visit: 'any' },
   [Action.userManage]: { admin: 'any' },
   [Action.sessionManage]: { admin: 'any' },
   [Action.careTeamManage]: { admin: 'any' },
@@ -111,7 +111,7 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.appointmentList]: { scheduler: 'any', provider: 'any' },
   [Action.appointmentCancel]: { scheduler: 'any', provider: 'ownAppointment' },
   [Action.visitLinkManage]: { scheduler: 'any', provider: 'ownAppointment' },
-  [Action.visitJoin]: { provider: 'ownAppointment', patient_visit: 'ownVisit' },
+  [Action.visitJoin]: { provider: 'ownAppointment', patient_visit: 'ownVisit', guest_visit: 'ownVisit' },
   [Action.breakGlassRequest]: { provider: 'any' },
   [Action.breakGlassReview]: { privacy_officer: 'any' },
   [Action.auditRead]: { auditor: 'any', privacy_officer: 'any' },
@@ -136,6 +136,7 @@ export type Decision =
 
 export function subjectOf(p: Principal): Subject {
   if (p.kind === 'staff') return p.role;
+  if (p.kind === 'guest') return 'guest_visit';
   return p.scope === 'visit' ? 'patient_visit' : 'patient_messaging';
 }
 
@@ -192,7 +193,9 @@ export function decide(p: Principal, action: Action, resource: Resource, facts?:
       if (p.kind === 'staff' && resource.providerId === p.userId) return ALLOW;
       return viaRelationship(facts);
     case 'ownVisit':
-      if (resource.type !== 'appointment' || p.kind !== 'patient') return deny(DenyReason.resource);
+      if (resource.type !== 'appointment' || p.kind === 'staff') return deny(DenyReason.resource);
+      // A guest is bound to the appointment alone; a patient also to being its patient.
+      if (p.kind === 'guest') return p.appointmentId === resource.appointmentId ? ALLOW : deny(DenyReason.relationship);
       return p.appointmentId === resource.appointmentId && p.patientId === resource.patientId ? ALLOW : deny(DenyReason.relationship);
     case 'messagingPeer':
       if (resource.type !== 'peer') return deny(DenyReason.resource);
@@ -208,7 +211,7 @@ function messagingPeer(p: Principal, resource: Extract<Resource, { type: 'peer' 
     if (peer.kind === 'staff') return peer.role === 'provider' ? ALLOW : deny(DenyReason.relationship);
     return viaRelationship(facts);
   }
-  if (p.scope !== 'messaging') return deny(DenyReason.role);
+  if (p.kind !== 'patient' || p.scope !== 'messaging') return deny(DenyReason.role);
   // A patient reaches the providers on their care team; never other patients, never break-glass.
   if (peer.kind === 'staff' && peer.role === 'provider') return facts?.careTeam === true ? ALLOW : deny(DenyReason.relationship);
   return deny(DenyReason.relationship);

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import { ActorType, type AuditActor } from '../../core/audit/index.ts';
+import { actorTypeOf } from '../../core/identity/principal.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import type { RequestAuth } from './request-auth-types.ts';
 import type { AppEnv } from '../app-env.ts';
@@ -28,6 +29,6 @@ export function auditContext(c: Context<AppEnv>): AuditContext {
   const ip = c.get('clientIp');
   const base = { requestId: c.get('requestId'), ip: isIP(ip) === 0 ? null : ip };
   if (auth === undefined) return { ...base, actorType: ActorType.anonymous, actorId: null, breakGlass: false };
-  const actorType = auth.principal.kind === 'staff' ? ActorType.user : ActorType.patient;
+  const actorType = actorTypeOf(auth.principal);
   return { ...base, actorType, actorId: auth.principal.userId, breakGlass: auth.breakGlassId !== null };
 }

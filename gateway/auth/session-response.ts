@@ -16,7 +16,7 @@ export const TokenMode = z.enum(['cookie', 'bearer']).default('cookie').openapi(
 export const SessionInfoSchema = z
   .object({
     id: z.string().openapi({ description: 'Public session id (what admins revoke); not a credential.' }),
-    kind: z.enum(['staff', 'patient']),
+    kind: z.enum(['staff', 'patient', 'guest']),
     userId: z.string(),
     role: z.string().nullable(),
     scope: z.enum(['visit', 'messaging']).nullable(),

@@ -65,6 +65,7 @@ const download = createRoute({
 /** The caller as a messaging peer of itself: allowed exactly for principals that may message. */
 function selfPeer(c: Context<AppEnv>): Resource {
   const p = requireAuth(c).principal;
+  if (p.kind === 'guest') return { type: 'user', userId: p.userId };
   return { type: 'peer', userId: p.userId, peer: p.kind === 'patient' ? { kind: 'patient', patientId: p.patientId } : { kind: 'staff', role: p.role } };
 }
 

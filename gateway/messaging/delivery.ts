@@ -24,7 +24,7 @@
 import { AuditAction, type AuditActor, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
-import type { Principal } from '../../core/identity/principal.ts';
+import { actorTypeOf, type Principal } from '../../core/identity/principal.ts';
 import type { Logger } from '../../core/log/logger.ts';
 import { ClientFrames, MessagingErrorCode } from '../../core/protocol/messaging.ts';
 import type { Redis } from '../../core/redis/connect.ts';
@@ -86,7 +86,7 @@ const deviceKey = (userId: string, deviceId: number): string => `${userId}/${dev
 
 /** The audit actor for a socket's session (no request id or address on a socket frame). */
 export function socketActor(p: Principal): AuditActor {
-  return { actorType: p.kind === 'staff' ? 'user' : 'patient', actorId: p.userId, requestId: null, ip: null, breakGlass: false };
+  return { actorType: actorTypeOf(p), actorId: p.userId, requestId: null, ip: null, breakGlass: false };
 }
 
 export function createDelivery(deps: DeliveryDeps): Delivery {

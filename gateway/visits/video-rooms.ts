@@ -14,7 +14,7 @@ import { AuditAction, AuditOutcome, type AuditActor, type AuditLog } from '../..
 import type { Appointment, AppointmentStore } from '../../core/appointments/store.ts';
 import { ActorType } from '../../core/audit/index.ts';
 import type { Logger } from '../../core/log/logger.ts';
-import type { Principal } from '../../core/identity/principal.ts';
+import { actorTypeOf, type Principal } from '../../core/identity/principal.ts';
 import {
   VideoErrorCode,
   type LeaveReason,
@@ -96,7 +96,7 @@ export interface VideoRooms {
 const LABELS: Record<ParticipantRole, string> = { host: 'Provider', patient: 'Patient', guest: 'Guest' };
 
 const actorOf = (p: Principal, breakGlass = false): AuditActor => ({
-  actorType: p.kind === 'staff' ? ActorType.user : ActorType.patient,
+  actorType: actorTypeOf(p),
   actorId: p.userId,
   breakGlass,
 });
@@ -281,7 +281,7 @@ export function createVideoRooms(deps: VideoRoomsDeps): VideoRooms {
       if (room.refused.has(principal.userId)) throw new MediaError(403, VideoErrorCode.forbidden, 'The provider has not let you into this visit');
       if (room.participants.size >= deps.capacity) throw new MediaError(409, VideoErrorCode.roomFull, 'This visit is full');
       const m = await ensureMedia(room);
-      const role: ParticipantRole = principal.kind === 'staff' ? 'host' : 'patient';
+      const role: ParticipantRole = principal.kind === 'staff' ? 'host' : principal.kind;
       const state: ParticipantState = role === 'host' || room.admitted.has(principal.userId) ? 'admitted' : 'lobby';
       const participant: VisitParticipant = { peerId: randomBytes(9).toString('base64url'), client, principal, role, state, joinedAt: new Date(now()), breakGlass: grant.breakGlassId !== null };
       m.addPeer(participant.peerId, state === 'admitted');

@@ -53,8 +53,12 @@ const create = createRoute({
   ...guarded,
   method: 'post',
   path: '/appointments/{id}/visit-links',
-  summary: 'Create a single-use visit link for the appointment’s patient',
-  request: { params: z.object({ id: z.uuid() }) },
+  summary: 'Create a single-use visit link for the appointment’s patient, or for an invited guest',
+  description: 'A `guest` link (an interpreter, a family member) joins the visit as a guest: it waits in the lobby like the patient and can reach nothing else.',
+  request: {
+    params: z.object({ id: z.uuid() }),
+    query: z.object({ audience: z.enum(['patient', 'guest']).default('patient').openapi({ description: 'Who the link is for.' }) }),
+  },
   responses: { 201: { description: 'Created', content: { 'application/json': { schema: LinkSchema } } }, 409: errorResponse('`appointment_cancelled` or `appointment_ended`'), ...errors },
 });
 
@@ -94,7 +98,7 @@ export function visitLinkRoutes(deps: VisitLinkRouteDeps): RouteModule {
       const a = await appointments.get(c.req.valid('param').id);
       if (a === null) throw new AppError(404, ErrorCode.notFound, 'No such appointment');
       await access.authorize(c, Action.visitLinkManage, appointmentResource(a));
-      const link = await visitLinks.create(a.id, auditContext(c));
+      const link = await visitLinks.create(a.id, auditContext(c), c.req.valid('query').audience);
       return c.json({ id: link.id, url: `${deps.publicOrigin()}/visit/#${link.token}`, validFrom: link.validFrom.toISOString(), validUntil: link.validUntil.toISOString() }, 201);
     });
 
@@ -120,16 +124,20 @@ export function visitLinkRoutes(deps: VisitLinkRouteDeps): RouteModule {
         if (err instanceof AppError && err.status < 500) await deps.throttle.recordFailure(ip);
         throw err;
       }
-      const { id: userId } = await ensurePatientPrincipal(db, visit.patientId);
-      const created = await sessions.create({
-        kind: 'patient',
-        userId,
-        role: null,
-        patientId: visit.patientId,
-        scope: 'visit',
-        appointmentId: visit.appointmentId,
-        absoluteExpiresAt: visit.endsAt.getTime() + graceMs,
-      });
+      const absoluteExpiresAt = visit.endsAt.getTime() + graceMs;
+      // A guest has no account: the link's id is its identity (unique, and what the audit names).
+      const created =
+        visit.audience === 'guest'
+          ? await sessions.create({ kind: 'guest', userId: visit.linkId, role: null, patientId: null, scope: null, appointmentId: visit.appointmentId, absoluteExpiresAt })
+          : await sessions.create({
+              kind: 'patient',
+              userId: (await ensurePatientPrincipal(db, visit.patientId)).id,
+              role: null,
+              patientId: visit.patientId,
+              scope: 'visit',
+              appointmentId: visit.appointmentId,
+              absoluteExpiresAt,
+            });
       return c.json({ ...establish(c, created, mode, sessions.timeLeft(created.session)), appointmentId: visit.appointmentId }, 200);
     });
   };

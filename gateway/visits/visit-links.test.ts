@@ -62,7 +62,7 @@ describe.each(ENGINES)('visit links (%s)', (kind) => {
     const results = await Promise.allSettled(Array.from({ length: n }, () => links.redeem(token, ANON_CTX)));
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect(won[0]?.value).toEqual({ linkId: id, appointmentId: appt.id, patientId, providerId, endsAt: appt.endsAt });
+    expect(won[0]?.value).toEqual({ linkId: id, audience: 'patient', appointmentId: appt.id, patientId, providerId, endsAt: appt.endsAt });
     for (const r of results) if (r.status === 'rejected') expect([(r.reason as VisitLinkError).code, (r.reason as VisitLinkError).status]).toEqual(['link_used', 410]);
     const recs = await auditRows(db, 'visit.link.redeem');
     expect(recs.filter((r) => r.outcome === 'success')).toHaveLength(1);

@@ -53,6 +53,10 @@ export class VisitLinkError extends AppError {
   }
 }
 
+/** Who a link is for: the appointment's patient, or an invited guest (interpreter, family member). */
+export const LinkAudience = { patient: 'patient', guest: 'guest' } as const;
+export type LinkAudience = (typeof LinkAudience)[keyof typeof LinkAudience];
+
 export interface CreatedVisitLink {
   readonly id: string;
   /** Shown once; only its hash is stored. */
@@ -63,6 +67,7 @@ export interface CreatedVisitLink {
 
 export interface RedeemedVisit {
   readonly linkId: string;
+  readonly audience: LinkAudience;
   readonly appointmentId: string;
   readonly patientId: string;
   readonly providerId: string;
@@ -80,7 +85,7 @@ export interface VisitLinkSummary {
 
 export interface VisitLinks {
   /** 404 not_found, 409 appointment_cancelled / appointment_ended. Audited `visit.link.create`. Needs a user actor (created_by). */
-  create(appointmentId: string, ctx: ActionContext): Promise<CreatedVisitLink>;
+  create(appointmentId: string, ctx: ActionContext, audience?: LinkAudience): Promise<CreatedVisitLink>;
   /** Once per link; throws VisitLinkError otherwise. Every attempt audited `visit.link.redeem`. */
   redeem(token: string, ctx: ActionContext): Promise<RedeemedVisit>;
   /** Audited `visit.link.revoke`; revoking a revoked link is a no-op. 404 not_found. */
@@ -139,20 +144,20 @@ export function createVisitLinks(deps: VisitLinksDeps): VisitLinks {
     const hash = hashVisitToken(token);
     // The one statement that decides: concurrent redeemers queue on the row lock and re-check
     // `used_at IS NULL` against the winner's committed row, so only one gets a row back.
-    const [won] = await tx.query<{ id: string; appointment_id: string; patient_id: string; provider_id: string; ends_at: Date }>(
+    const [won] = await tx.query<{ id: string; audience: LinkAudience; appointment_id: string; patient_id: string; provider_id: string; ends_at: Date }>(
       `UPDATE visit_links AS l SET used_at = $2
          FROM appointments AS a
         WHERE l.token_hash = $1 AND a.id = l.appointment_id
           AND l.used_at IS NULL AND l.revoked_at IS NULL
           AND a.status = 'scheduled' AND a.starts_at - make_interval(secs => $3) <= $2 AND a.ends_at > $2
-      RETURNING l.id, l.appointment_id, a.patient_id, a.provider_id, a.ends_at`,
+      RETURNING l.id, l.audience, l.appointment_id, a.patient_id, a.provider_id, a.ends_at`,
       [hash, at, leadMs / 1000],
     );
     if (won) {
-      await audit.append({ ...base, resourceId: won.id, patientId: won.patient_id, outcome: AuditOutcome.success, details: { appointmentId: won.appointment_id } }, tx);
+      await audit.append({ ...base, resourceId: won.id, patientId: won.patient_id, outcome: AuditOutcome.success, details: { appointmentId: won.appointment_id, audience: won.audience } }, tx);
       return {
         ok: true,
-        visit: { linkId: won.id, appointmentId: won.appointment_id, patientId: won.patient_id, providerId: won.provider_id, endsAt: won.ends_at },
+        visit: { linkId: won.id, audience: won.audience, appointmentId: won.appointment_id, patientId: won.patient_id, providerId: won.provider_id, endsAt: won.ends_at },
       };
     }
     const [state] = await tx.query<LinkState>(
@@ -171,7 +176,7 @@ export function createVisitLinks(deps: VisitLinksDeps): VisitLinks {
   };
 
   return {
-    async create(appointmentId, ctx) {
+    async create(appointmentId, ctx, audience = LinkAudience.patient) {
       const createdBy = ctx.actorId;
       if (typeof createdBy !== 'string' || !isUuid(createdBy)) throw new TypeError('creating a visit link needs a user actor (created_by)');
       if (!isUuid(appointmentId)) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
@@ -186,9 +191,9 @@ export function createVisitLinks(deps: VisitLinksDeps): VisitLinks {
         if (a.status === 'completed' || a.ends_at.getTime() <= now().getTime()) throw new VisitLinkError('appointment_ended', 409, 'The appointment has ended');
         const id = randomUUID();
         const token = newToken();
-        await tx.query('INSERT INTO visit_links (id, appointment_id, token_hash, created_by) VALUES ($1, $2, $3, $4)', [id, appointmentId, hashVisitToken(token), createdBy]);
+        await tx.query('INSERT INTO visit_links (id, appointment_id, token_hash, created_by, audience) VALUES ($1, $2, $3, $4, $5)', [id, appointmentId, hashVisitToken(token), createdBy, audience]);
         await audit.append(
-          { ...actorFields(ctx), action: AuditAction.visitLinkCreate, resourceType: 'visit_link', resourceId: id, patientId: a.patient_id, outcome: AuditOutcome.success, details: { appointmentId } },
+          { ...actorFields(ctx), action: AuditAction.visitLinkCreate, resourceType: 'visit_link', resourceId: id, patientId: a.patient_id, outcome: AuditOutcome.success, details: { appointmentId, audience } },
           tx,
         );
         return { id, token, validFrom: new Date(a.starts_at.getTime() - leadMs), validUntil: a.ends_at };

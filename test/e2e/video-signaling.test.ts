@@ -156,4 +156,36 @@ describe('video signaling (real gateway, real mediasoup worker)', () => {
       .toEqual(['empty']);
     expect(early.gateway.features.video?.size).toBe(0);
   });
+
+  it('an invited guest (its own link) waits in the lobby like the patient, is named by its link in the audit, and can reach nothing but the visit', async () => {
+    const w = await world();
+    const host = await socket(w, w.people.provider.token);
+    await host.request('video.join', { appointmentId: w.appointmentId });
+    const link = await fetch(`${w.gateway.url}/appointments/${w.appointmentId}/visit-links?audience=guest`, { method: 'POST', headers: { authorization: `Bearer ${w.people.provider.token}` } });
+    expect(link.status).toBe(201);
+    const guestLink = new URL(String(((await link.json()) as { url: string }).url)).hash.slice(1);
+    const redeemed = await redeem(w.gateway.url, guestLink);
+    expect(redeemed.status).toBe(200);
+    expect(redeemed.body['session']).toMatchObject({ kind: 'guest', scope: null, role: null });
+    const token = String(redeemed.body['token']);
+    // The link is single-use for guests too.
+    expect((await redeem(w.gateway.url, guestLink)).body['error']).toMatchObject({ code: 'link_used' });
+
+    const guest = await socket(w, token);
+    const gj = await guest.request('video.join', { appointmentId: w.appointmentId });
+    expect(gj).toMatchObject({ role: 'guest', state: 'lobby' });
+    const lobby = await host.until('the guest in the lobby', (f) => f.type === 'video.participants' && (f['participants'] as { label: string }[]).some((p) => p.label === 'Guest'));
+    expect(lobby).toBeTruthy();
+    await host.request('video.lobby.admit', { peerId: String(gj['peerId']) });
+    await guest.until('admission', (f) => f.type === 'video.state' && f['state'] === 'admitted');
+
+    // Nothing else: not the appointment, not the patient, not messaging.
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${w.gateway.url}/appointments/${w.appointmentId}`, { headers })).status).toBe(403);
+    expect((await fetch(`${w.gateway.url}/patients/${w.people.patient.patientId}`, { headers })).status).toBe(403);
+    expect((await fetch(`${w.gateway.url}/v1/devices`, { headers })).status).toBe(403);
+    const joins = await w.db.query<{ actor_type: string; actor_id: string }>("SELECT actor_type, actor_id FROM audit_log WHERE action = 'visit.join' AND actor_type = 'guest'");
+    expect(joins).toHaveLength(1);
+    expect(joins[0]?.actor_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });

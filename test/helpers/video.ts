@@ -94,7 +94,9 @@ export class VideoSocket {
   readonly frames: Frame[] = [];
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (f: Frame) => void }>();
-  private constructor(readonly ws: WebSocket) {
+  readonly ws: WebSocket;
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
     ws.on('message', (data) => {
       const f = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8')) as Frame;
       this.frames.push(f);

@@ -219,6 +219,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
       if (input.kind === 'patient' && input.patientId !== null && input.scope !== null) {
         return { kind: 'patient', userId: input.userId, patientId: input.patientId, scope: input.scope, appointmentId: input.appointmentId, sessionId: id } as const;
       }
+      if (input.kind === 'guest' && input.appointmentId !== null) return { kind: 'guest', userId: input.userId, appointmentId: input.appointmentId, sessionId: id } as const;
       throw new TypeError(`a ${input.kind} session needs ${input.kind === 'staff' ? 'a role' : 'a patient id and a scope'}`);
     })();
     const session: Session = {
@@ -335,7 +336,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
         role: p.kind === 'staff' ? (changes?.role ?? p.role) : null,
         patientId: p.kind === 'patient' ? p.patientId : null,
         scope: p.kind === 'patient' ? p.scope : null,
-        appointmentId: p.kind === 'patient' ? p.appointmentId : null,
+        appointmentId: p.kind === 'staff' ? null : p.appointmentId,
         // Rotation must not lengthen a session's life.
         absoluteExpiresAt: old.absoluteExpiresAt,
       });

@@ -7,7 +7,7 @@ import type { AuditActor } from '../../../core/audit/index.ts';
 import type { PatientScope, Principal, SessionEndReason, StaffRole } from '../../../core/identity/principal.ts';
 
 export interface NewSession {
-  readonly kind: 'staff' | 'patient';
+  readonly kind: 'staff' | 'patient' | 'guest';
   readonly userId: string;
   readonly role: StaffRole | null;
   readonly patientId: string | null;
@@ -56,7 +56,7 @@ export function toHash(s: Session, tokenHash: string, idleMs: number): SessionHa
     role: p.kind === 'staff' ? p.role : '',
     patientId: p.kind === 'patient' ? p.patientId : '',
     scope: p.kind === 'patient' ? p.scope : '',
-    appointmentId: p.kind === 'patient' ? (p.appointmentId ?? '') : '',
+    appointmentId: p.kind === 'staff' ? '' : (p.appointmentId ?? ''),
     createdAt: String(s.createdAt),
     lastSeenAt: String(s.lastSeenAt),
     absoluteExpiresAt: String(s.absoluteExpiresAt),
@@ -80,6 +80,8 @@ export function fromHash(id: string, flat: readonly unknown[]): Session | undefi
     principal = { kind: 'staff', userId, role: role as StaffRole, sessionId: id };
   } else if (kind === 'patient' && patientId && scope) {
     principal = { kind: 'patient', userId, patientId, sessionId: id, scope: scope as PatientScope, appointmentId: appointmentId || null };
+  } else if (kind === 'guest' && appointmentId) {
+    principal = { kind: 'guest', userId, sessionId: id, appointmentId };
   } else {
     return undefined;
   }
