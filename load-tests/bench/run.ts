@@ -5,6 +5,7 @@
  */
 import { killAllChildren } from './child-server.ts';
 import { httpBench } from './http.ts';
+import { mediaBench } from './media.ts';
 import { relayBench } from './relay.ts';
 import type { BenchResult } from './result.ts';
 
@@ -12,6 +13,7 @@ type Bench = (log: (line: string) => void) => Promise<BenchResult>;
 
 const BENCHES: Readonly<Record<string, Bench>> = {
   http: httpBench,
+  media: mediaBench,
   relay: relayBench,
 };
 
