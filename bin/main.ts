@@ -8,6 +8,7 @@
  * still releases what was opened (the private redis-server, the PGlite lock).
  */
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createAuditLog, createCheckpointer, loadOrCreateSigningKey, startCheckpointTimer, AuditAction } from '../core/audit/index.ts';
 import type { Config } from '../core/config/schema.ts';
@@ -104,7 +105,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     }
 
     let listenUrl = '';
-    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl, media });
+    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl, media, webDistDir: fileURLToPath(new URL('../web-client/dist', import.meta.url)) });
     closers.push(() => features.close());
     await features.ready();
     features.identity.sessions.startSweeper(config.sessionSweepIntervalMs);

@@ -11,6 +11,7 @@ import { createMessaging, type Messaging } from './messaging/index.ts';
 import type { MediaService } from '../media/index.ts';
 import type { RouteModule } from './route-module.ts';
 import { registerVideoSignaling } from './visits/video-signaling.ts';
+import { webStaticRoutes } from './web/static-routes.ts';
 import { createVideoRooms, type VideoRooms } from './visits/video-rooms.ts';
 import { createWsHub, type WsHub } from './ws/ws-hub.ts';
 
@@ -18,6 +19,8 @@ import { createWsHub, type WsHub } from './ws/ws-hub.ts';
 export type FeatureDeps = IdentityDeps & {
   /** A started media service: video visits are served only when given. */
   readonly media?: MediaService;
+  /** The built browser pages (web-client/dist): served under /visit/, /provider/ and /assets/ when given. */
+  readonly webDistDir?: string;
 };
 
 export interface Features {
@@ -77,6 +80,7 @@ export function createFeatures(deps: FeatureDeps): Features {
     ...identity.routes,
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
     ...messaging.routes,
+    ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),
   ];
 
   let closing: Promise<void> | undefined;

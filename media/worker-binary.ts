@@ -5,14 +5,14 @@
  * prebuilt. None runnable → a typed error that says how to get one.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workerBin as packageWorkerBin } from 'mediasoup';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SHIMS = join(ROOT, 'scripts', 'mediasoup', 'shims-3.27.sh');
+const BUILD_SCRIPTS = join(ROOT, 'scripts', 'mediasoup');
 
 export class WorkerBinaryMissingError extends Error {
   constructor(tried: readonly string[]) {
@@ -29,11 +29,15 @@ function mediasoupVersion(): string {
   return pkg.version;
 }
 
-/** The cache path worker.sh uses: <cache>/mediasoup-worker/<version>-<first 12 hex of sha256(shims)>/mediasoup-worker. */
+/**
+ * The cache path worker.sh uses: <cache>/mediasoup-worker/<version>-<key>/mediasoup-worker, the
+ * key being the first 12 hex of sha256 over scripts/mediasoup/*.sh concatenated in name order.
+ */
 export function cachedWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
   const cacheRoot = env['TELEHEALTH_CACHE_DIR'] ?? join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'telehealth');
-  const shimHash = createHash('sha256').update(readFileSync(SHIMS)).digest('hex').slice(0, 12);
-  return join(cacheRoot, 'mediasoup-worker', `${mediasoupVersion()}-${shimHash}`, 'mediasoup-worker');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(BUILD_SCRIPTS).filter((n) => n.endsWith('.sh')).sort()) hash.update(readFileSync(join(BUILD_SCRIPTS, f)));
+  return join(cacheRoot, 'mediasoup-worker', `${mediasoupVersion()}-${hash.digest('hex').slice(0, 12)}`, 'mediasoup-worker');
 }
 
 function executable(path: string): boolean {

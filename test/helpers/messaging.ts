@@ -43,8 +43,10 @@ export async function startTestGateway(opts: {
   keyring?: MasterKeyring;
   /** A started media service: the gateway serves video visits. */
   media?: MediaService;
-  /** Routes beyond the features' own (e.g. the web client's static pages). */
+  /** Routes beyond the features' own. */
   extraRoutes?: readonly RouteModule[];
+  /** Serve the built browser pages from here. */
+  webDistDir?: string;
 }): Promise<TestGateway> {
   const { db, redis, config, keyPrefix } = opts;
   const log = createLogger({ level: 'silent' });
@@ -60,6 +62,7 @@ export async function startTestGateway(opts: {
     listenUrl: () => listenUrl,
     keyPrefix,
     ...(opts.media === undefined ? {} : { media: opts.media }),
+    ...(opts.webDistDir === undefined ? {} : { webDistDir: opts.webDistDir }),
   });
   await features.ready();
   const lifecycle = createLifecycle();

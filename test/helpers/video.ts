@@ -38,7 +38,7 @@ export async function api(url: string, path: string, init: { method?: string; to
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-export async function startVideoWorld(opts: { env?: Record<string, string>; extraRoutes?: readonly RouteModule[]; startsInMinutes?: number } = {}): Promise<VideoWorld> {
+export async function startVideoWorld(opts: { env?: Record<string, string>; extraRoutes?: readonly RouteModule[]; startsInMinutes?: number; webDistDir?: string } = {}): Promise<VideoWorld> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -52,7 +52,7 @@ export async function startVideoWorld(opts: { env?: Record<string, string>; extr
     const media = createMediaService(config, createLogger({ level: 'silent' }));
     cleanups.push(() => media.close());
     await media.start();
-    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, media, ...(opts.extraRoutes === undefined ? {} : { extraRoutes: opts.extraRoutes }) });
+    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, media, ...(opts.extraRoutes === undefined ? {} : { extraRoutes: opts.extraRoutes }), ...(opts.webDistDir === undefined ? {} : { webDistDir: opts.webDistDir }) });
     cleanups.push(() => gateway.close());
     const people = await seedPeople(gateway.features.identity, t.db);
     const start = Date.now() + (opts.startsInMinutes ?? 0) * 60_000;

@@ -1,0 +1,34 @@
+/**
+ * Builds the two video-visit pages (patient /visit/, provider /provider/) into web-client/dist/,
+ * which gateway/web/static-routes.ts serves under a strict CSP. Nothing may end up inline in the
+ * HTML (no module-preload polyfill, CSS in files), and hashed bundles go to /assets/.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root,
+  base: '/',
+  publicDir: false,
+  logLevel: 'warn',
+  build: {
+    outDir: fileURLToPath(new URL('./dist', import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    // Data-URI inlining of small assets is allowed by img-src, but keep every asset a file anyway.
+    assetsInlineLimit: 0,
+    // The polyfill is an inline <script>: the CSP (script-src 'self') would refuse it.
+    modulePreload: { polyfill: false },
+    cssCodeSplit: true,
+    sourcemap: false,
+    target: 'es2022',
+    rolldownOptions: {
+      input: {
+        visit: fileURLToPath(new URL('./visit/index.html', import.meta.url)),
+        provider: fileURLToPath(new URL('./provider/index.html', import.meta.url)),
+      },
+    },
+  },
+});
