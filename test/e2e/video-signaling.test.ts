@@ -188,4 +188,19 @@ describe('video signaling (real gateway, real mediasoup worker)', () => {
     expect(joins).toHaveLength(1);
     expect(joins[0]?.actor_id).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  it('a full room refuses the next participant with room_full', async () => {
+    const w = await world({ VIDEO_ROOM_CAPACITY: '2' });
+    const host = await socket(w, w.people.provider.token);
+    const pat = await socket(w, await patientToken(w));
+    await host.request('video.join', { appointmentId: w.appointmentId });
+    await pat.request('video.join', { appointmentId: w.appointmentId });
+    const link = await fetch(`${w.gateway.url}/appointments/${w.appointmentId}/visit-links?audience=guest`, { method: 'POST', headers: { authorization: `Bearer ${w.people.provider.token}` } });
+    const guestToken = String((await redeem(w.gateway.url, new URL(String(((await link.json()) as { url: string }).url)).hash.slice(1))).body['token']);
+    const guest = await socket(w, guestToken);
+    expect(await guest.call('video.join', { appointmentId: w.appointmentId })).toMatchObject({ ok: false, error: { code: 'room_full' } });
+    // When someone leaves, there is room again.
+    await pat.request('video.leave');
+    expect(await guest.request('video.join', { appointmentId: w.appointmentId })).toMatchObject({ role: 'guest', state: 'lobby' });
+  });
 });
