@@ -102,6 +102,8 @@ export const AuditAction = {
   reminderDelivered: 'reminder.delivered',
   reminderDeadLetter: 'reminder.dead_letter',
   reminderReplay: 'reminder.replay',
+  /** An inbound webhook (Twilio SMS or status callback) refused: missing or wrong signature. */
+  webhookRefused: 'webhook.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

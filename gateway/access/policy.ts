@@ -37,6 +37,14 @@ export const Action = {
   auditRead: 'audit.read',
   /** Who messaged whom and when (issue 4). Never schedulers. */
   messageMetadataRead: 'message.metadata_read',
+  /** A patient's communication consent per channel and purpose: current state and history. */
+  consentRead: 'consent.read',
+  /** Record a consent change (granted or revoked) with how and on what evidence. */
+  consentRecord: 'consent.record',
+  /** Reminder templates: save (PHI-linted), list, preview. */
+  templateManage: 'template.manage',
+  /** Reminder campaigns: create, watch, pause, resume, cancel, replay dead letters. */
+  campaignManage: 'campaign.manage',
   /** Own messaging devices and their public keys: register, upload, replenish, remove, list. */
   deviceManage: 'device.manage',
   /** Reach a peer for end-to-end-encrypted messaging: fetch their key bundles, send to them. */
@@ -116,6 +124,10 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.breakGlassReview]: { privacy_officer: 'any' },
   [Action.auditRead]: { auditor: 'any', privacy_officer: 'any' },
   [Action.messageMetadataRead]: { provider: 'careTeam' },
+  [Action.consentRead]: { scheduler: 'any', provider: 'careTeam', privacy_officer: 'any' },
+  [Action.consentRecord]: { scheduler: 'any', provider: 'careTeam' },
+  [Action.templateManage]: { scheduler: 'any', admin: 'any' },
+  [Action.campaignManage]: { scheduler: 'any' },
   [Action.deviceManage]: { provider: 'any', patient_messaging: 'any' },
   [Action.messageSend]: { provider: 'messagingPeer', patient_messaging: 'messagingPeer' },
 };
