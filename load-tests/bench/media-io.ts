@@ -4,9 +4,9 @@
  * two), and a client for the sink worker_thread (media-sink.ts) that counts what consumers send.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
-import { asksForKeyframe, createVp8Source, FPS, isRtcp } from './media-rtp.ts';
+import { asksForKeyframe, createVp8Source, FPS, isRtcp, type Vp8Source } from './media-rtp.ts';
 import type { SinkOptions, SinkReply, SinkRequest } from './media-sink.ts';
 
 /** Keyframe requests closer together than this are answered by the same keyframe. */
@@ -23,27 +23,20 @@ export interface Paced {
   close(): void;
 }
 
-/** Starts sending one VP8 stream to `port` on loopback at FPS, frames due by the clock (no drift). */
-export async function startFeed(ssrc: number, port: number): Promise<Paced> {
-  const socket = createSocket('udp4');
+/** A UDP socket bound to a free loopback port. */
+export async function loopbackSocket(sendBufferSize?: number): Promise<Socket> {
+  const socket = createSocket(sendBufferSize === undefined ? { type: 'udp4' } : { type: 'udp4', sendBufferSize });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, '127.0.0.1', () => resolve());
   });
-  const source = createVp8Source(ssrc, randomBytes(2048));
-  let lastKeyRequest = 0;
-  socket.on('message', (msg: Buffer) => {
-    if (!isRtcp(msg) || !asksForKeyframe(msg)) return;
-    const now = performance.now();
-    if (now - lastKeyRequest < KEYFRAME_MIN_GAP_MS) return;
-    lastKeyRequest = now;
-    source.requestKeyframe();
-  });
-  const onSent = (err: Error | null): void => {
-    if (err) throw err;
-  };
+  return socket;
+}
+
+/** Sends `source`'s frames by the clock through `emit`; closing stops the clock and the socket. */
+export function pacedSource(socket: Socket, source: Vp8Source, emit: (packet: Buffer) => void): Paced {
   const clock = pacer(() => {
-    for (const p of source.nextFrame()) socket.send(p, port, '127.0.0.1', onSent);
+    for (const p of source.nextFrame()) emit(p);
   });
   let closed = false;
   return {
@@ -59,6 +52,26 @@ export async function startFeed(ssrc: number, port: number): Promise<Paced> {
       socket.close();
     },
   };
+}
+
+/** A send callback that fails loudly (a lost local datagram would corrupt the count). */
+export function throwOnSendError(err: Error | null): void {
+  if (err) throw err;
+}
+
+/** Starts sending one VP8 stream to `port` on loopback at FPS, frames due by the clock (no drift). */
+export async function startFeed(ssrc: number, port: number): Promise<Paced> {
+  const socket = await loopbackSocket();
+  const source = createVp8Source(ssrc, randomBytes(2048));
+  let lastKeyRequest = 0;
+  socket.on('message', (msg: Buffer) => {
+    if (!isRtcp(msg) || !asksForKeyframe(msg)) return;
+    const now = performance.now();
+    if (now - lastKeyRequest < KEYFRAME_MIN_GAP_MS) return;
+    lastKeyRequest = now;
+    source.requestKeyframe();
+  });
+  return pacedSource(socket, source, (p) => socket.send(p, port, '127.0.0.1', throwOnSendError));
 }
 
 /** Calls `frame` FPS times a second, by the clock (frames due are sent even after a late tick). */

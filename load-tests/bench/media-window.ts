@@ -6,9 +6,8 @@
  * or delivered too late to drain shows as loss. Plus a plain-Node fan-out used as the sink's
  * same-run reference (media.ts).
  */
-import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { pacer, type Paced, type Sink, type SinkSnapshot } from './media-io.ts';
+import { loopbackSocket, pacedSource, throwOnSendError, type Paced, type Sink, type SinkSnapshot } from './media-io.ts';
 import { createVp8Source } from './media-rtp.ts';
 
 /** The SFU counts as drained when the sink's count has not moved for this long. */
@@ -65,38 +64,23 @@ export interface Blaster extends Paced {
  * `dgram` sends, spread over the sink ports the way the SFU's consumers are. No parsing, no SRTP.
  */
 export async function startBlaster(count: number, ports: readonly number[]): Promise<Blaster> {
-  const socket = createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => resolve());
-  });
+  const socket = await loopbackSocket(4 * 1024 * 1024);
   const ssrcs = Array.from({ length: count }, (_, i) => 0x40000000 + i);
   const source = createVp8Source(0x3fffffff, randomBytes(2048));
-  const onSent = (err: Error | null): void => {
-    if (err) throw err;
-  };
-  const clock = pacer(() => {
-    for (const packet of source.nextFrame()) {
-      for (const [i, ssrc] of ssrcs.entries()) {
-        const copy = Buffer.from(packet);
-        copy.writeUInt32BE(ssrc, 8);
-        socket.send(copy, ports[i % ports.length] ?? 0, '127.0.0.1', onSent);
-      }
+  const paced = pacedSource(socket, source, (packet) => {
+    for (const [i, ssrc] of ssrcs.entries()) {
+      const copy = Buffer.from(packet);
+      copy.writeUInt32BE(ssrc, 8);
+      socket.send(copy, ports[i % ports.length] ?? 0, '127.0.0.1', throwOnSendError);
     }
   });
-  let closed = false;
   return {
     ssrcs,
     get packetsSent() {
-      return source.packetsSent;
+      return paced.packetsSent;
     },
-    pause: clock.pause,
-    resume: clock.resume,
-    close() {
-      if (closed) return;
-      closed = true;
-      clock.pause();
-      socket.close();
-    },
+    pause: paced.pause,
+    resume: paced.resume,
+    close: () => paced.close(),
   };
 }
