@@ -10,6 +10,7 @@ import { Queue, Worker } from 'bullmq';
 import { AuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import type { Logger } from '../../core/log/logger.ts';
+import { bullConnection } from '../../core/redis/bullmq-connection.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 
 export interface EnvelopePurgeDeps {
@@ -74,10 +75,7 @@ export function createEnvelopePurge(deps: EnvelopePurgeDeps): EnvelopePurge {
     async start() {
       if (closed !== undefined) throw new Error('envelope purge is closed');
       if (worker !== undefined) return;
-      // Options, not the instance: BullMQ pins its own ioredis, and then owns the connections it
-      // opens. The blocking worker connection must retry forever rather than fail a command.
-      const { host, port, username, password, db, tls, family } = deps.redis.options;
-      const connection = { host, port, username, password, db, tls, family, maxRetriesPerRequest: null };
+      const connection = bullConnection(deps.redis);
       queue = new Queue(queueName, { connection, prefix });
       worker = new Worker(
         queueName,

@@ -1,0 +1,211 @@
+/**
+ * Reminder campaigns and their deliveries (core/db/migrations/0007_campaigns.sql). Creating a
+ * campaign picks its appointments (a time window, optionally one provider's, or an explicit
+ * list), keeps scheduled ones, and writes one delivery row per (patient, channel) — the first
+ * appointment a patient has in the selection — in the same transaction as the audit record.
+ * Rows are written in multi-row batches so a 100,000-recipient campaign is a few hundred
+ * statements, not 100,000. Progress is a count by state and reason. Ids only in the audit.
+ */
+import { randomUUID } from 'node:crypto';
+import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditLog } from '../audit/index.ts';
+import type { Db, Sql } from '../db/types.ts';
+import { AppError, ErrorCode } from '../errors.ts';
+
+export const Channel = { sms: 'sms', email: 'email' } as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+export const CampaignStatus = { running: 'running', paused: 'paused', cancelled: 'cancelled', completed: 'completed' } as const;
+export type CampaignStatus = (typeof CampaignStatus)[keyof typeof CampaignStatus];
+export const DeliveryState = {
+  queued: 'queued',
+  sending: 'sending',
+  sent: 'sent',
+  delivered: 'delivered',
+  skipped: 'skipped',
+  failed: 'failed',
+  undelivered: 'undelivered',
+} as const;
+export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
+
+export type Selector =
+  | { readonly kind: 'window'; readonly from: Date; readonly to: Date; readonly providerId?: string }
+  | { readonly kind: 'appointments'; readonly appointmentIds: readonly string[] };
+
+export interface CampaignInput {
+  readonly channel: Channel;
+  readonly purpose: 'appointment_reminders' | 'general_outreach';
+  readonly templateId: string;
+  readonly templateVersion: number;
+  readonly selector: Selector;
+}
+
+export interface Campaign {
+  readonly id: string;
+  readonly channel: Channel;
+  readonly purpose: CampaignInput['purpose'];
+  readonly templateId: string;
+  readonly templateVersion: number;
+  readonly status: CampaignStatus;
+  readonly total: number;
+  readonly createdAt: Date;
+}
+
+export interface NewDelivery {
+  readonly id: string;
+  readonly patientId: string;
+}
+
+export interface Progress {
+  readonly campaignId: string;
+  readonly status: CampaignStatus;
+  readonly total: number;
+  /** Deliveries per state (all states present, zero when none). */
+  readonly states: Readonly<Record<DeliveryState, number>>;
+  /** Skipped and failed deliveries per reason. */
+  readonly reasons: Readonly<Record<string, number>>;
+}
+
+export const CAMPAIGN_LIMITS = { maxRecipients: 200_000, maxWindowMs: 92 * 86_400_000, maxExplicit: 10_000, insertBatch: 1_000 } as const;
+
+interface CampaignRow {
+  id: string;
+  channel: Channel;
+  purpose: CampaignInput['purpose'];
+  template_id: string;
+  template_version: number;
+  status: CampaignStatus;
+  total: number;
+  created_at: Date;
+}
+
+const toCampaign = (r: CampaignRow): Campaign => ({
+  id: r.id,
+  channel: r.channel,
+  purpose: r.purpose,
+  templateId: r.template_id,
+  templateVersion: r.template_version,
+  status: r.status,
+  total: r.total,
+  createdAt: r.created_at,
+});
+
+async function targets(tx: Sql, s: Selector): Promise<{ patient_id: string; appointment_id: string }[]> {
+  // The earliest scheduled appointment per patient in the selection.
+  if (s.kind === 'window') {
+    if (!(s.to.getTime() > s.from.getTime()) || s.to.getTime() - s.from.getTime() > CAMPAIGN_LIMITS.maxWindowMs) {
+      throw new AppError(400, ErrorCode.validation, `the window must end after it starts and span at most ${CAMPAIGN_LIMITS.maxWindowMs / 86_400_000} days`);
+    }
+    return tx.query(
+      `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
+        WHERE status = 'scheduled' AND starts_at >= $1 AND starts_at < $2 AND ($3::uuid IS NULL OR provider_id = $3)
+        ORDER BY patient_id, starts_at, id`,
+      [s.from, s.to, s.providerId ?? null],
+    );
+  }
+  if (s.appointmentIds.length === 0 || s.appointmentIds.length > CAMPAIGN_LIMITS.maxExplicit) {
+    throw new AppError(400, ErrorCode.validation, `list between 1 and ${CAMPAIGN_LIMITS.maxExplicit} appointments`);
+  }
+  return tx.query(
+    `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
+      WHERE status = 'scheduled' AND id = ANY($1::uuid[]) ORDER BY patient_id, starts_at, id`,
+    [s.appointmentIds],
+  );
+}
+
+export interface CampaignStore {
+  create(input: CampaignInput, ctx: AuditActor): Promise<{ campaign: Campaign; deliveries: NewDelivery[] }>;
+  get(id: string): Promise<Campaign | null>;
+  progress(id: string): Promise<Progress | null>;
+  /** Pause, resume or cancel; audited. 409 when the change makes no sense (resume a cancelled one). */
+  setStatus(id: string, status: 'running' | 'paused' | 'cancelled', ctx: AuditActor): Promise<Campaign>;
+  /** Deliveries still to be worked on (queued, or sending and waiting for reconciliation). */
+  pending(id: string): Promise<NewDelivery[]>;
+}
+
+export function createCampaignStore(deps: { readonly db: Db; readonly audit: AuditLog }): CampaignStore {
+  const { db, audit } = deps;
+  const get = async (id: string): Promise<Campaign | null> => {
+    const [r] = await db.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
+    return r === undefined ? null : toCampaign(r);
+  };
+
+  return {
+    get,
+
+    async create(input, ctx) {
+      const createdBy = ctx.actorId;
+      if (typeof createdBy !== 'string') throw new TypeError('a campaign needs a user actor');
+      return db.transaction(async (tx) => {
+        const rows = await targets(tx, input.selector);
+        if (rows.length > CAMPAIGN_LIMITS.maxRecipients) throw new AppError(400, ErrorCode.validation, `at most ${CAMPAIGN_LIMITS.maxRecipients} recipients per campaign`);
+        const id = randomUUID();
+        await tx.query(
+          'INSERT INTO campaigns (id, channel, purpose, template_id, template_version, created_by, total) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [id, input.channel, input.purpose, input.templateId, input.templateVersion, createdBy, rows.length],
+        );
+        const deliveries: NewDelivery[] = rows.map((r) => ({ id: randomUUID(), patientId: r.patient_id }));
+        for (let i = 0; i < rows.length; i += CAMPAIGN_LIMITS.insertBatch) {
+          const chunk = rows.slice(i, i + CAMPAIGN_LIMITS.insertBatch);
+          await tx.query(
+            `INSERT INTO deliveries (id, campaign_id, patient_id, appointment_id, channel)
+             SELECT d, $1, p, a, $2 FROM unnest($3::uuid[], $4::uuid[], $5::uuid[]) AS t(d, p, a)`,
+            [id, input.channel, deliveries.slice(i, i + chunk.length).map((d) => d.id), chunk.map((r) => r.patient_id), chunk.map((r) => r.appointment_id)],
+          );
+        }
+        await audit.append(
+          {
+            ...actorFields(ctx),
+            action: AuditAction.campaignCreate,
+            resourceType: 'campaign',
+            resourceId: id,
+            outcome: AuditOutcome.success,
+            details: { channel: input.channel, purpose: input.purpose, templateId: input.templateId, templateVersion: input.templateVersion, recipients: rows.length },
+          },
+          tx,
+        );
+        const [row] = await tx.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
+        if (row === undefined) throw new Error('campaign vanished inside its own transaction');
+        return { campaign: toCampaign(row), deliveries };
+      });
+    },
+
+    async progress(id) {
+      const c = await get(id);
+      if (c === null) return null;
+      const rows = await db.query<{ state: DeliveryState; reason: string | null; n: number }>(
+        'SELECT state, reason, count(*)::int AS n FROM deliveries WHERE campaign_id = $1 GROUP BY state, reason',
+        [id],
+      );
+      const states = Object.fromEntries(Object.values(DeliveryState).map((s) => [s, 0])) as Record<DeliveryState, number>;
+      const reasons: Record<string, number> = {};
+      for (const r of rows) {
+        states[r.state] += r.n;
+        if (r.reason !== null) reasons[r.reason] = (reasons[r.reason] ?? 0) + r.n;
+      }
+      return { campaignId: id, status: c.status, total: c.total, states, reasons };
+    },
+
+    async setStatus(id, status, ctx) {
+      return db.transaction(async (tx) => {
+        const [r] = await tx.query<{ status: CampaignStatus }>('SELECT status FROM campaigns WHERE id = $1 FOR UPDATE', [id]);
+        if (r === undefined) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
+        if (r.status === status) {
+          const same = await get(id);
+          if (same === null) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
+          return same;
+        }
+        if (r.status === 'cancelled' || r.status === 'completed') throw new AppError(409, ErrorCode.conflict, `The campaign is ${r.status}; it cannot change any more`);
+        await tx.query('UPDATE campaigns SET status = $2 WHERE id = $1', [id, status]);
+        const action = status === 'paused' ? AuditAction.campaignPause : status === 'running' ? AuditAction.campaignResume : AuditAction.campaignCancel;
+        await audit.append({ ...actorFields(ctx), action, resourceType: 'campaign', resourceId: id, outcome: AuditOutcome.success }, tx);
+        const [row] = await tx.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
+        if (row === undefined) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
+        return toCampaign(row);
+      });
+    },
+
+    async pending(id) {
+      const rows = await db.query<{ id: string; patient_id: string }>("SELECT id, patient_id FROM deliveries WHERE campaign_id = $1 AND state IN ('queued', 'sending') ORDER BY id", [id]);
+      return rows.map((r) => ({ id: r.id, patientId: r.patient_id }));
+    },
+  };
+}
