@@ -87,6 +87,18 @@ describe.each(ENGINES)('appointment store (%s)', (kind) => {
     const err = await rejects(store.cancel(b.id, ctx));
     expect([err.status, err.code]).toEqual([409, 'appointment_completed']);
   });
+
+  it('reschedules a scheduled appointment (audited with the duration only), refuses bad times and cancelled ones', async () => {
+    const { db, store, patientId, providerId, ctx } = await setup();
+    const a = await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H) }, ctx);
+    const moved = await store.reschedule(a.id, { startsAt: at(24 * H), endsAt: at(24 * H + 30 * 60_000) }, ctx);
+    expect([moved.startsAt, moved.endsAt, moved.status]).toEqual([at(24 * H), at(24 * H + 30 * 60_000), 'scheduled']);
+    expect(await auditRows(db, 'appointment.update')).toHaveLength(1);
+    expect((await rejects(store.reschedule(a.id, { startsAt: at(2 * H), endsAt: at(H) }, ctx))).code).toBe('validation_failed');
+    await store.cancel(a.id, ctx);
+    expect((await rejects(store.reschedule(a.id, { startsAt: at(0), endsAt: at(H) }, ctx))).status).toBe(409);
+    expect((await rejects(store.reschedule(randomUUID(), { startsAt: at(0), endsAt: at(H) }, ctx))).status).toBe(404);
+  });
 });
 
 describe('AppointmentInputSchema', () => {
@@ -96,4 +108,5 @@ describe('AppointmentInputSchema', () => {
     expect(AppointmentInputSchema.safeParse({ ...ok, startsAt: 'tomorrow' }).success).toBe(false);
     expect(AppointmentInputSchema.safeParse({ ...ok, note: 'x' }).success).toBe(false);
   });
+
 });

@@ -61,6 +61,12 @@ export interface AppointmentStore {
   listForProvider(providerId: string, from: Date, to: Date): Promise<Appointment[]>;
   /** The patient's appointments by start time (at most 1000, newest kept). */
   listForPatient(patientId: string): Promise<Appointment[]>;
+  /**
+   * Moves a scheduled appointment (same limits as booking); audited `appointment.update` with the
+   * duration only. Its visit links and pending reminders follow: both read the times when used.
+   * 409 when it is cancelled or completed.
+   */
+  reschedule(id: string, times: { readonly startsAt: Date; readonly endsAt: Date }, ctx: ActionContext): Promise<Appointment>;
   /** Audited `appointment.cancel`. Cancelling a cancelled appointment returns it unchanged (no new record). 409 when completed. */
   cancel(id: string, ctx: ActionContext): Promise<Appointment>;
 }
@@ -167,6 +173,36 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
         [patientId],
       );
       return rows.map(toAppointment);
+    },
+
+    async reschedule(id, times, ctx) {
+      checkTimes(times.startsAt, times.endsAt);
+      if (!isUuid(id)) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<AppointmentRow>(
+          `UPDATE appointments SET starts_at = $2, ends_at = $3, updated_at = now()
+            WHERE id = $1 AND status = 'scheduled' RETURNING ${COLUMNS}`,
+          [id, times.startsAt, times.endsAt],
+        );
+        if (!row) {
+          const current = await get(tx, id);
+          if (current === null) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
+          throw new AppError(409, ErrorCode.conflict, `A ${current.status} appointment cannot be rescheduled`);
+        }
+        await audit.append(
+          {
+            ...actorFields(ctx),
+            action: AuditAction.appointmentUpdate,
+            resourceType: 'appointment',
+            resourceId: id,
+            patientId: row.patient_id,
+            outcome: AuditOutcome.success,
+            details: { durationMinutes: Math.round((times.endsAt.getTime() - times.startsAt.getTime()) / 60_000) },
+          },
+          tx,
+        );
+        return toAppointment(row);
+      });
     },
 
     async cancel(id, ctx) {

@@ -29,6 +29,7 @@ export const Action = {
   appointmentRead: 'appointment.read',
   appointmentList: 'appointment.list',
   appointmentCancel: 'appointment.cancel',
+  appointmentUpdate: 'appointment.update',
   visitLinkManage: 'visit_link.manage',
   /** Take part in an appointment's video visit: its patient (visit session) or a provider who may see the appointment. */
   visitJoin: 'visit.join',
@@ -118,6 +119,7 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.appointmentRead]: { scheduler: 'any', provider: 'ownAppointment', patient_visit: 'ownVisit' },
   [Action.appointmentList]: { scheduler: 'any', provider: 'any' },
   [Action.appointmentCancel]: { scheduler: 'any', provider: 'ownAppointment' },
+  [Action.appointmentUpdate]: { scheduler: 'any', provider: 'ownAppointment' },
   [Action.visitLinkManage]: { scheduler: 'any', provider: 'ownAppointment' },
   [Action.visitJoin]: { provider: 'ownAppointment', patient_visit: 'ownVisit', guest_visit: 'ownVisit' },
   [Action.breakGlassRequest]: { provider: 'any' },

@@ -109,6 +109,18 @@ const CASES: readonly Case[] = [
   { route: 'GET /appointments', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/appointments?providerId=${w.provider.id}&${window()}` }) },
   { route: 'GET /appointments/{id}', label: 'own', allowed: ['provider', 'scheduler', 'patient_visit'], request: (w) => ({ path: `/appointments/${w.AP}` }) },
   { route: 'GET /appointments/{id}', label: 'someone else’s', allowed: ['scheduler'], request: (w) => ({ path: `/appointments/${w.AQ}` }) },
+  {
+    route: 'POST /appointments/{id}/reschedule',
+    label: 'own',
+    allowed: ['provider', 'scheduler'],
+    request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'P')}/reschedule`, body: { startsAt: new Date(Date.now() + 86_400_000).toISOString(), endsAt: new Date(Date.now() + 88_200_000).toISOString() } }),
+  },
+  {
+    route: 'POST /appointments/{id}/reschedule',
+    label: 'someone else’s',
+    allowed: ['scheduler'],
+    request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'Q')}/reschedule`, body: { startsAt: new Date(Date.now() + 86_400_000).toISOString(), endsAt: new Date(Date.now() + 88_200_000).toISOString() } }),
+  },
   { route: 'POST /appointments/{id}/cancel', label: 'own', allowed: ['provider', 'scheduler'], request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'P')}/cancel` }) },
   { route: 'POST /appointments/{id}/cancel', label: 'someone else’s', allowed: ['scheduler'], request: async (w) => ({ path: `/appointments/${await freshAppointment(w, 'Q')}/cancel` }) },
   { route: 'POST /appointments/{id}/visit-links', label: 'own', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/appointments/${w.AP}/visit-links` }) },

@@ -72,6 +72,15 @@ const cancel = createRoute({
   responses: { 200: { description: 'Cancelled', content: { 'application/json': { schema: AppointmentSchema } } }, ...errors },
 });
 
+const reschedule = createRoute({
+  ...guarded,
+  method: 'post',
+  path: '/appointments/{id}/reschedule',
+  summary: 'Move an appointment (its visit links and pending reminders follow the new time)',
+  request: { params, body: jsonBody(z.strictObject({ startsAt: z.iso.datetime({ offset: true }), endsAt: z.iso.datetime({ offset: true }) })) },
+  responses: { 200: { description: 'Rescheduled', content: { 'application/json': { schema: AppointmentSchema } } }, 409: errorResponse('`conflict`: cancelled or completed'), ...jsonBodyErrors, ...errors },
+});
+
 export function appointmentRoutes(deps: AppointmentRouteDeps): RouteModule {
   const { appointments, access } = deps;
   const mw = { middleware: [deps.sessionMw.required] };
@@ -110,6 +119,13 @@ export function appointmentRoutes(deps: AppointmentRouteDeps): RouteModule {
       if (own !== undefined && q.providerId !== undefined && q.providerId !== own) await access.deny(c, Action.appointmentList, { type: 'user', userId: q.providerId }, 'relationship');
       const found = await appointments.listForProvider(providerId, new Date(q.from), new Date(q.to));
       return c.json({ appointments: found.map(appointmentView) }, 200);
+    });
+
+    app.openapi({ ...reschedule, ...mw }, async (c) => {
+      const a = await load(c.req.valid('param').id);
+      await access.authorize(c, Action.appointmentUpdate, appointmentResource(a));
+      const body = c.req.valid('json');
+      return c.json(appointmentView(await appointments.reschedule(a.id, { startsAt: new Date(body.startsAt), endsAt: new Date(body.endsAt) }, auditContext(c))), 200);
     });
 
     app.openapi({ ...cancel, ...mw }, async (c) => {
