@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ APP_ENV: 'production', TLS_CERT_FILE: '/c.pem', TLS_KEY_FILE: '/k.pem' }).tlsCertFile).toBe('/c.pem');
   });
 
+  it('refuses reminder and media settings that cannot work together, naming what to set', () => {
+    expect(problemsOf({ APP_ENV: 'production', TRUST_PROXY: 'true', SMTP_ALLOW_INSECURE: 'true' }).join('\n')).toMatch(/SMTP_ALLOW_INSECURE: not allowed/);
+    expect(problemsOf({ QUIET_HOURS_START: '21', QUIET_HOURS_END: '8' }).join('\n')).toMatch(/QUIET_HOURS_END: must be later/);
+    expect(problemsOf({ RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' }).join('\n')).toMatch(/RTC_MAX_PORT/);
+    expect(problemsOf({ TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` }).join('\n')).toMatch(/TWILIO_AUTH_TOKEN and TWILIO_FROM/);
+    expect(problemsOf({ SMTP_URL: 'smtp://mail.example.org:587' }).join('\n')).toMatch(/SMTP_FROM/);
+  });
+
   it('overlays CONFIG_FILE under the environment and rejects unknown keys', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
     try {

@@ -74,6 +74,14 @@ export function loadConfig(env: Env = process.env): Config {
       'APP_ENV=production refuses plain HTTP: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY=true when a TLS-terminating proxy sits in front',
     );
   }
+  if (cfg.env === 'production' && cfg.smtpAllowInsecure) problems.push('SMTP_ALLOW_INSECURE: not allowed with APP_ENV=production (reminder emails need STARTTLS)');
+  if (cfg.env === 'production' && cfg.twilioApiUrl !== undefined) problems.push('TWILIO_API_URL: only for tests and local development; unset it in production');
+  if (cfg.quietHoursEnd <= cfg.quietHoursStart) problems.push('QUIET_HOURS_END: must be later than QUIET_HOURS_START');
+  if (cfg.rtcMaxPort < cfg.rtcMinPort) problems.push('RTC_MAX_PORT: must not be below RTC_MIN_PORT');
+  if (cfg.twilioAccountSid !== undefined && (cfg.twilioAuthToken === undefined || (cfg.twilioFrom === undefined && cfg.twilioMessagingServiceSid === undefined))) {
+    problems.push('TWILIO_ACCOUNT_SID: also set TWILIO_AUTH_TOKEN and TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID)');
+  }
+  if (cfg.smtpUrl !== undefined && cfg.smtpFrom === undefined) problems.push('SMTP_URL: also set SMTP_FROM');
   if (problems.length > 0) throw new ConfigError(problems);
 
   cfg.dataDir = path.resolve(cfg.dataDir);

@@ -195,6 +195,19 @@ export const settings = {
   }),
   turnSecret: setting({ env: 'TURN_SECRET', schema: z.string().min(16).optional(), secret: true, doc: 'coturn static-auth-secret (REST API scheme): visit pages get short-lived TURN credentials derived from it.' }),
   turnTtlSeconds: setting({ env: 'TURN_TTL_SECONDS', schema: int(60, 86_400), default: '3600', doc: 'Lifetime of a TURN credential.' }),
+  clinicName: setting({ env: 'CLINIC_NAME', schema: z.string().min(1).max(64), default: 'Your clinic', doc: 'Display name in reminders ({{clinic_name}}) and SMS HELP replies.' }),
+  twilioAccountSid: setting({ env: 'TWILIO_ACCOUNT_SID', schema: z.string().regex(/^AC[0-9a-fA-F]{32}$/, { message: 'expected AC followed by 32 hex digits' }).optional(), doc: 'Twilio account for SMS reminders. Unset: SMS is off.' }),
+  twilioAuthToken: setting({ env: 'TWILIO_AUTH_TOKEN', schema: z.string().min(16).optional(), secret: true, doc: 'Twilio auth token: sends SMS and validates Twilio webhook signatures.' }),
+  twilioFrom: setting({ env: 'TWILIO_FROM', schema: z.string().regex(/^\+[1-9][0-9]{6,14}$/, { message: 'expected an E.164 number' }).optional(), doc: 'Sending number (E.164), unless TWILIO_MESSAGING_SERVICE_SID is set.' }),
+  twilioMessagingServiceSid: setting({ env: 'TWILIO_MESSAGING_SERVICE_SID', schema: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(), doc: 'Twilio Messaging Service to send from (takes precedence over TWILIO_FROM).' }),
+  twilioApiUrl: setting({ env: 'TWILIO_API_URL', schema: url(['https', 'http']).optional(), doc: 'Twilio API base URL override (tests and local development only).' }),
+  smtpUrl: setting({ env: 'SMTP_URL', schema: url(['smtp', 'smtps']).optional(), secret: true, doc: 'SMTP server for email reminders (smtp://user:pass@host:587). Unset: email is off.' }),
+  smtpFrom: setting({ env: 'SMTP_FROM', schema: z.email().optional(), doc: 'From address of email reminders.' }),
+  smtpAllowInsecure: setting({ env: 'SMTP_ALLOW_INSECURE', schema: bool, default: 'false', doc: 'Allow SMTP without STARTTLS (local development only; refused in production).' }),
+  quietHoursStart: setting({ env: 'QUIET_HOURS_START', schema: int(0, 23), default: '8', doc: 'Reminders go out from this local hour (patient time zone)…' }),
+  quietHoursEnd: setting({ env: 'QUIET_HOURS_END', schema: int(1, 24), default: '21', doc: '…until this local hour; later ones wait for the next morning.' }),
+  reminderSmsPerSecond: setting({ env: 'REMINDER_SMS_PER_SECOND', schema: int(1, 1000), default: '1', doc: 'SMS sends per second across all workers (1 for a Twilio long code).' }),
+  reminderEmailPerSecond: setting({ env: 'REMINDER_EMAIL_PER_SECOND', schema: int(1, 10_000), default: '20', doc: 'Email sends per second across all workers.' }),
 } as const;
 
 export type Settings = typeof settings;
