@@ -10,6 +10,7 @@ import { AuthErrorCode } from '../auth/session-middleware.ts';
 import { StaffLoginError } from '../auth/staff-login.ts';
 import { KEY_ERROR_CODE_DOCS } from '../keys/error-codes.ts';
 import { MESSAGING_ERROR_DOCS } from '../messaging/error-codes.ts';
+import { TEMPLATE_ERROR_DOCS } from '../../core/reminders/templates.ts';
 import { VisitLinkErrorCode } from '../visits/visit-links.ts';
 
 export const GatewayErrorCode = {
@@ -56,6 +57,8 @@ export const ERROR_CODE_DOCS: Readonly<Record<string, string>> = {
   [ErrorCode.internal]: '500: an unexpected error; the body carries only the request id to quote when reporting it.',
   ...KEY_ERROR_CODE_DOCS,
   ...MESSAGING_ERROR_DOCS,
+  ...TEMPLATE_ERROR_DOCS,
+  template_not_found: '422: no such template version for this channel; save the template first.',
 };
 
 export const ALL_ERROR_CODES = Object.keys(ERROR_CODE_DOCS) as [string, ...string[]];
