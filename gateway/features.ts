@@ -9,6 +9,13 @@ import { createKeyDirectory } from './keys/key-directory.ts';
 import { keyRoutes } from './keys/key-routes.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
 import type { MediaService } from '../media/index.ts';
+import { reminderQueue } from '../core/campaigns/queue.ts';
+import { createCampaignStore } from '../core/campaigns/store.ts';
+import { createTemplateStore } from '../core/reminders/templates.ts';
+import { campaignRoutes } from './campaigns/campaign-routes.ts';
+import { registerProgressFeed } from './campaigns/progress-feed.ts';
+import { lazyReminderText } from './reminders/reminder-text.ts';
+import { templateRoutes } from './reminders/template-routes.ts';
 import type { RouteModule } from './route-module.ts';
 import { registerVideoSignaling } from './visits/video-signaling.ts';
 import { webStaticRoutes } from './web/static-routes.ts';
@@ -21,6 +28,8 @@ export type FeatureDeps = IdentityDeps & {
   readonly media?: MediaService;
   /** The built browser pages (web-client/dist): served under /visit/, /provider/ and /assets/ when given. */
   readonly webDistDir?: string;
+  /** BullMQ key prefix of the reminder queue (tests isolate themselves with their own). Default `{th}`. */
+  readonly bullPrefix?: string;
 };
 
 export interface Features {
@@ -76,10 +85,18 @@ export function createFeatures(deps: FeatureDeps): Features {
     unsubscribeVideo = identity.sessions.onEnded((e) => rooms.endSession(e.sessionId));
     video = rooms;
   }
+  // Reminders, producer side: templates, campaigns (enqueue only; workers/ sends), live progress.
+  const text = lazyReminderText(config, deps.listenUrl);
+  const templates = createTemplateStore({ db, audit, text });
+  const campaigns = createCampaignStore({ db, audit });
+  const queue = reminderQueue(redis, deps.bullPrefix);
+  registerProgressFeed({ hub, campaigns, access: identity.access, log });
   const routes: RouteModule[] = [
     ...identity.routes,
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
     ...messaging.routes,
+    templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
+    campaignRoutes({ campaigns, queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
     ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),
   ];
 
@@ -99,6 +116,7 @@ export function createFeatures(deps: FeatureDeps): Features {
         unsubscribeVideo?.();
         await video?.close();
         await hub.close();
+        await queue.close();
         await messaging.close();
         await identity.sessions.close();
       })();

@@ -16,6 +16,13 @@ import { testDevice } from '../keys/test-keys.ts';
 import { createMessaging, type Messaging } from '../messaging/index.ts';
 import { identityHarness, type SeededStaff } from '../testing/identity-harness.ts';
 import { createWsHub } from '../ws/ws-hub.ts';
+import type { Queue } from 'bullmq';
+import { reminderQueue, type DeliveryJob } from '../../core/campaigns/queue.ts';
+import { createCampaignStore } from '../../core/campaigns/store.ts';
+import { createReminderText } from '../../core/reminders/render.ts';
+import { createTemplateStore } from '../../core/reminders/templates.ts';
+import { campaignRoutes } from '../campaigns/campaign-routes.ts';
+import { templateRoutes } from '../reminders/template-routes.ts';
 
 const SUBJECTS = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer', 'patient_visit', 'patient_messaging'] as const;
 type Subject = (typeof SUBJECTS)[number];
@@ -57,6 +64,7 @@ const hour = 3_600_000;
 const window = () => `from=${encodeURIComponent(new Date(Date.now() - hour).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 24 * hour).toISOString())}`;
 const STAFF = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer'] as const;
 const ALL = SUBJECTS;
+const SMS_TEMPLATE = 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}';
 const MESSAGING = ['provider', 'patient_messaging'] as const;
 /** A well-formed send (the callers have no device 1: allowed callers then get 403 invalid_sender_device, not `forbidden`). */
 const SEND = { senderDevice: 1, messages: [{ deviceId: 1, registrationId: 1, type: 2, content: 'AAAA' }] };
@@ -157,6 +165,19 @@ const CASES: readonly Case[] = [
   { route: 'PUT /v1/messages/{recipientUserId}', label: 'a patient off the care team', allowed: [], request: (w) => ({ path: `/v1/messages/${w.QU}`, body: SEND }) },
   { route: 'GET /v1/messages', allowed: MESSAGING, request: path('/v1/messages?deviceId=99') },
   { route: 'DELETE /v1/messages/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/messages/${randomUUID()}?deviceId=99` }) },
+  { route: 'POST /templates', allowed: ['scheduler', 'admin'], request: () => ({ path: '/templates', body: { name: `t-${randomUUID().slice(0, 8)}`, channel: 'sms', body: SMS_TEMPLATE } }) },
+  { route: 'GET /templates', allowed: ['scheduler', 'admin'], request: path('/templates') },
+  { route: 'GET /templates/{id}', allowed: ['scheduler', 'admin'], request: () => ({ path: `/templates/${randomUUID()}` }) },
+  { route: 'POST /templates/preview', allowed: ['scheduler', 'admin'], request: path('/templates/preview', { channel: 'sms', body: SMS_TEMPLATE }) },
+  {
+    route: 'POST /campaigns',
+    allowed: ['scheduler'],
+    request: () => ({ path: '/campaigns', body: { channel: 'sms', templateId: randomUUID(), templateVersion: 1, selector: { kind: 'appointments', appointmentIds: [randomUUID()] } } }),
+  },
+  { route: 'GET /campaigns/{id}', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}` }) },
+  { route: 'POST /campaigns/{id}/pause', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/pause` }) },
+  { route: 'POST /campaigns/{id}/resume', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/resume` }) },
+  { route: 'POST /campaigns/{id}/cancel', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/cancel` }) },
   { route: 'POST /v1/attachments', allowed: MESSAGING, request: () => ({ path: '/v1/attachments', raw: { bytes: new Uint8Array(64), contentType: 'application/octet-stream' } }) },
   { route: 'GET /v1/attachments/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/attachments/${randomUUID()}` }) },
 ];
@@ -169,6 +190,7 @@ describe('route × role matrix', () => {
   let redis: Redis;
   let w: World;
   let messaging: Messaging | undefined;
+  let queue: Queue<DeliveryJob> | undefined;
   const tokens = new Map<Subject, () => Promise<string>>();
 
   beforeAll(async () => {
@@ -181,7 +203,14 @@ describe('route × role matrix', () => {
         const log = createLogger({ level: 'silent' });
         const hub = createWsHub({ authenticate: identity.authenticateUpgrade, sessions: identity.sessions, originAllowed: identity.originAllowed, log });
         messaging = createMessaging({ config, db: t.db, redis, audit, log, access: identity.access, sessionMw: identity.sessionMw, hub, keyPrefix: `matrix-${randomUUID()}:` });
-        return [keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
+        const text = createReminderText({ clinicName: 'Riverside Health', portalUrl: 'http://127.0.0.1:8080' });
+        const templates = createTemplateStore({ db: t.db, audit, text });
+        queue = reminderQueue(redis, `{matrix-${randomUUID()}}`);
+        const reminders = [
+          templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
+          campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
+        ];
+        return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
       },
     });
     const provider = await h.seedStaff('provider');
@@ -203,6 +232,7 @@ describe('route × role matrix', () => {
 
   afterAll(async () => {
     await messaging?.close();
+    await queue?.close();
     await w.h.close();
     redis.disconnect();
     await t.dispose();
