@@ -76,4 +76,13 @@ describe.each(ENGINES)('consent routes (%s)', (kind) => {
     expect(await h.ledger.history(patient)).toEqual([]);
     expect((await post({ evidenceRef: 'x'.repeat(256) })).status).toBe(201);
   });
+
+  it('documents the consent, webhook and unsubscribe operations', async () => {
+    const h = harness();
+    const doc = (await (await h.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> };
+    expect(Object.keys(doc.paths['/patients/{id}/consent'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/webhooks/twilio/sms']?.['post']?.requestBody?.content ?? {})).toEqual(['application/x-www-form-urlencoded']);
+    expect(Object.keys(doc.paths['/unsubscribe/{token}'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect((await h.app.request('/docs')).status).toBe(200);
+  });
 });
