@@ -16,6 +16,10 @@ import { campaignRoutes } from './campaigns/campaign-routes.ts';
 import { registerProgressFeed } from './campaigns/progress-feed.ts';
 import { lazyReminderText } from './reminders/reminder-text.ts';
 import { templateRoutes } from './reminders/template-routes.ts';
+import { createConsentLedger, unsubscribeKeys } from '../core/consent/index.ts';
+import { consentRoutes } from './consent/consent-routes.ts';
+import { twilioWebhookRoutes } from './consent/twilio-webhook.ts';
+import { unsubscribeRoutes } from './consent/unsubscribe.ts';
 import type { RouteModule } from './route-module.ts';
 import { registerVideoSignaling } from './visits/video-signaling.ts';
 import { webStaticRoutes } from './web/static-routes.ts';
@@ -91,10 +95,21 @@ export function createFeatures(deps: FeatureDeps): Features {
   const campaigns = createCampaignStore({ db, audit });
   const queue = reminderQueue(redis, deps.bullPrefix);
   registerProgressFeed({ hub, campaigns, access: identity.access, log });
+  const ledger = createConsentLedger({ db, audit });
+  const publicOrigin = (): string => new URL(config.publicUrl ?? deps.listenUrl()).origin;
+  const consent: RouteModule[] = [
+    consentRoutes({ ledger, sessionMw: identity.sessionMw, access: identity.access }),
+    unsubscribeRoutes({ ledger, keys: unsubscribeKeys(deps.keyring), clinicName: config.clinicName }),
+    // Inbound SMS (STOP/START/HELP) only when Twilio is configured: its auth token signs the webhook.
+    ...(config.twilioAuthToken === undefined
+      ? []
+      : [twilioWebhookRoutes({ ledger, contacts: identity.contacts, audit, authToken: config.twilioAuthToken, webhookUrl: () => `${publicOrigin()}/webhooks/twilio/sms`, clinicName: config.clinicName })]),
+  ];
   const routes: RouteModule[] = [
     ...identity.routes,
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
     ...messaging.routes,
+    ...consent,
     templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
     campaignRoutes({ campaigns, queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
     ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),

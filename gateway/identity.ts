@@ -14,6 +14,7 @@ import type { Db } from '../core/db/types.ts';
 import { createUserStore } from '../core/identity/user-store.ts';
 import type { Logger } from '../core/log/logger.ts';
 import { createPatientStore } from '../core/patients/index.ts';
+import { createContactIndex } from '../core/consent/index.ts';
 import type { Redis } from '../core/redis/connect.ts';
 import { createAppointmentStore } from '../core/appointments/store.ts';
 import { createAccessControl } from './access/access-control.ts';
@@ -88,7 +89,8 @@ export function createIdentity(deps: IdentityDeps) {
   const access = createAccessControl({ db, audit, breakGlass });
   const refusals = createRefusalAudit(audit);
   const sessionMw = createSessionMiddleware({ sessions, refusals, originAllowed });
-  const patients = createPatientStore({ db, cipher, audit });
+  const contacts = createContactIndex({ db, keyring: deps.keyring });
+  const patients = createPatientStore({ db, cipher, audit, contacts });
   const appointments = createAppointmentStore({ db, audit });
   const visitLinks = createVisitLinks({ db, audit, leadMinutes: config.visitLinkLeadMinutes });
   const enrollment = createEnrollment({ db, audit, ttlHours: config.enrollmentCodeTtlHours });
@@ -131,7 +133,7 @@ export function createIdentity(deps: IdentityDeps) {
     return session;
   };
 
-  return { sessions, sessionMw, users, staffLogin, throttle, access, patients, appointments, visitLinks, enrollment, breakGlass, cipher, sealer, routes, originAllowed, authenticateUpgrade };
+  return { contacts, sessions, sessionMw, users, staffLogin, throttle, access, patients, appointments, visitLinks, enrollment, breakGlass, cipher, sealer, routes, originAllowed, authenticateUpgrade };
 }
 
 export type Identity = ReturnType<typeof createIdentity>;

@@ -8,7 +8,7 @@
  * `alreadyErased: true`; an unknown id is AppError 404.
  */
 import { AuditAction, AuditOutcome, type AuditLog } from '../audit/index.ts';
-import type { Db } from '../db/types.ts';
+import type { Db, Sql } from '../db/types.ts';
 import { auditFields, isUuid, notFound, type PatientActionContext } from './context.ts';
 
 export interface EraseResult {
@@ -18,7 +18,11 @@ export interface EraseResult {
   readonly alreadyErased: boolean;
 }
 
-export async function erasePatient(deps: { db: Db; audit: AuditLog }, id: string, ctx: PatientActionContext): Promise<EraseResult> {
+export async function erasePatient(
+  deps: { db: Db; audit: AuditLog; contacts?: { removePatient(patientId: string, tx?: Sql): Promise<void> } },
+  id: string,
+  ctx: PatientActionContext,
+): Promise<EraseResult> {
   if (!isUuid(id)) throw notFound();
   return deps.db.transaction(async (tx) => {
     const [row] = await tx.query<{ erased_at: Date | null }>('SELECT erased_at FROM patients WHERE id = $1 FOR UPDATE', [id]);
@@ -27,6 +31,8 @@ export async function erasePatient(deps: { db: Db; audit: AuditLog }, id: string
     const deleted = await tx.query('DELETE FROM patient_keys WHERE patient_id = $1 RETURNING patient_id', [id]);
     const [marked] = await tx.query<{ erased_at: Date }>('UPDATE patients SET erased_at = now(), updated_at = now() WHERE id = $1 RETURNING erased_at', [id]);
     if (!marked) throw new Error('patient row vanished while locked');
+    // The shredded patient's contacts must not match an inbound message any more.
+    await deps.contacts?.removePatient(id, tx);
     await deps.audit.append(
       { ...auditFields(ctx, id), action: AuditAction.patientCryptoShred, outcome: AuditOutcome.success, details: { keyDestroyed: deleted.length === 1 } },
       tx,

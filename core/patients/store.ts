@@ -71,8 +71,17 @@ interface PatientRow {
 
 const SELECT_COLUMNS = 'id, given_name, family_name, birth_date, phone, email, mrn, time_zone, created_at, updated_at, erased_at';
 
-export function createPatientStore(deps: { db: Db; cipher: PatientFieldCipher; audit: AuditLog }): PatientStore {
-  const { db, cipher, audit } = deps;
+/**
+ * Keeps the keyed lookup of phone numbers and emails (core/consent/contact-index.ts) in step with
+ * the record, in the same transaction: an inbound SMS finds its patient without decrypting anyone.
+ */
+export interface ContactIndexer {
+  indexContact(patientId: string, kind: 'phone' | 'email', value: string | null, tx?: Sql): Promise<void>;
+  removePatient(patientId: string, tx?: Sql): Promise<void>;
+}
+
+export function createPatientStore(deps: { db: Db; cipher: PatientFieldCipher; audit: AuditLog; contacts?: ContactIndexer }): PatientStore {
+  const { db, cipher, audit, contacts } = deps;
 
   async function toRecord(row: PatientRow): Promise<PatientRecord> {
     if (row.erased_at !== null) return { id: row.id, erased: true, erasedAt: row.erased_at };
@@ -121,6 +130,8 @@ export function createPatientStore(deps: { db: Db; cipher: PatientFieldCipher; a
       `UPDATE patients SET ${PHI_FIELDS.map((f, i) => `${PHI_COLUMNS[f]} = $${i + 2}`).join(', ')} WHERE id = $1`,
       [id, ...cts],
     );
+    await contacts?.indexContact(id, 'phone', v.phone ?? null, tx);
+    await contacts?.indexContact(id, 'email', v.email ?? null, tx);
     await audit.append({ ...auditFields(ctx, id), action: AuditAction.patientCreate, outcome: AuditOutcome.success }, tx);
     return { id };
   }
@@ -177,13 +188,15 @@ export function createPatientStore(deps: { db: Db; cipher: PatientFieldCipher; a
           fields.push('timeZone');
         }
         await tx.query(`UPDATE patients SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
+        if (v.phone !== undefined) await contacts?.indexContact(id, 'phone', v.phone, tx);
+        if (v.email !== undefined) await contacts?.indexContact(id, 'email', v.email, tx);
         await audit.append({ ...auditFields(ctx, id), action: AuditAction.patientUpdate, outcome: AuditOutcome.success, details: { fields } }, tx);
         return { id, fields };
       });
     },
 
     erase(id, ctx) {
-      return erasePatient({ db, audit }, id, ctx);
+      return erasePatient({ db, audit, ...(contacts === undefined ? {} : { contacts }) }, id, ctx);
     },
   };
 }

@@ -23,6 +23,8 @@ import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
 import { campaignRoutes } from '../campaigns/campaign-routes.ts';
 import { templateRoutes } from '../reminders/template-routes.ts';
+import { createConsentLedger } from '../../core/consent/index.ts';
+import { consentRoutes } from '../consent/consent-routes.ts';
 
 const SUBJECTS = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer', 'patient_visit', 'patient_messaging'] as const;
 type Subject = (typeof SUBJECTS)[number];
@@ -64,6 +66,7 @@ const hour = 3_600_000;
 const window = () => `from=${encodeURIComponent(new Date(Date.now() - hour).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 24 * hour).toISOString())}`;
 const STAFF = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer'] as const;
 const ALL = SUBJECTS;
+const CONSENT = { channel: 'sms', purpose: 'appointment_reminders', state: 'granted', method: 'form', evidenceRef: 'form-1' };
 const SMS_TEMPLATE = 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}';
 const MESSAGING = ['provider', 'patient_messaging'] as const;
 /** A well-formed send (the callers have no device 1: allowed callers then get 403 invalid_sender_device, not `forbidden`). */
@@ -165,6 +168,10 @@ const CASES: readonly Case[] = [
   { route: 'PUT /v1/messages/{recipientUserId}', label: 'a patient off the care team', allowed: [], request: (w) => ({ path: `/v1/messages/${w.QU}`, body: SEND }) },
   { route: 'GET /v1/messages', allowed: MESSAGING, request: path('/v1/messages?deviceId=99') },
   { route: 'DELETE /v1/messages/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/messages/${randomUUID()}?deviceId=99` }) },
+  { route: 'GET /patients/{id}/consent', label: 'on the provider’s care team', allowed: ['provider', 'scheduler', 'privacy_officer'], request: (w) => ({ path: `/patients/${w.P}/consent` }) },
+  { route: 'GET /patients/{id}/consent', label: 'off the provider’s care team', allowed: ['scheduler', 'privacy_officer'], request: (w) => ({ path: `/patients/${w.Q}/consent` }) },
+  { route: 'POST /patients/{id}/consent', label: 'on the provider’s care team', allowed: ['provider', 'scheduler'], request: (w) => ({ path: `/patients/${w.P}/consent`, body: CONSENT }) },
+  { route: 'POST /patients/{id}/consent', label: 'off the provider’s care team', allowed: ['scheduler'], request: (w) => ({ path: `/patients/${w.Q}/consent`, body: CONSENT }) },
   { route: 'POST /templates', allowed: ['scheduler', 'admin'], request: () => ({ path: '/templates', body: { name: `t-${randomUUID().slice(0, 8)}`, channel: 'sms', body: SMS_TEMPLATE } }) },
   { route: 'GET /templates', allowed: ['scheduler', 'admin'], request: path('/templates') },
   { route: 'GET /templates/{id}', allowed: ['scheduler', 'admin'], request: () => ({ path: `/templates/${randomUUID()}` }) },
@@ -210,6 +217,7 @@ describe('route × role matrix', () => {
           templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
           campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
         ];
+        reminders.push(consentRoutes({ ledger: createConsentLedger({ db: t.db, audit }), sessionMw: identity.sessionMw, access: identity.access }));
         return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
       },
     });

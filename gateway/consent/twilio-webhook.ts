@@ -29,7 +29,7 @@ export interface TwilioWebhookDeps {
   /** The Twilio account's auth token (signs every webhook). */
   readonly authToken: string;
   /** The exact URL configured for this webhook in Twilio, e.g. `https://clinic.example/webhooks/twilio/sms`. */
-  readonly webhookUrl: string;
+  readonly webhookUrl: string | (() => string);
   /** Named in the HELP reply. Not PHI. */
   readonly clinicName: string;
   /**
@@ -97,7 +97,7 @@ export function twilioWebhookRoutes(deps: TwilioWebhookDeps): RouteModule {
     const isForm = /^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '');
     // Read as text: the form validator after us re-parses the same cached body.
     const params = isForm ? formParams(await c.req.text()) : null;
-    const reason = signature === undefined || signature === '' ? 'signature_missing' : params === null || !twilio.validateRequest(authToken, signature, webhookUrl, params) ? 'signature_invalid' : null;
+    const reason = signature === undefined || signature === '' ? 'signature_missing' : params === null || !twilio.validateRequest(authToken, signature, typeof webhookUrl === 'function' ? webhookUrl() : webhookUrl, params) ? 'signature_invalid' : null;
     if (reason !== null) {
       await audit.append({ ...auditContext(c), action: AuditAction.webhookRefused, outcome: AuditOutcome.denied, resourceType: 'webhook', resourceId: 'twilio.sms', details: { reason } });
       throw new AppError(403, ErrorCode.forbidden, 'Webhook signature missing or invalid');
