@@ -2,43 +2,19 @@
  * Reminder templates over HTTP on the real identity stack: who may manage them, a 422 that names
  * rule and position, versions, and the editor's preview.
  */
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { openTestDb, type TestDb } from '../../test/helpers/databases.ts';
-import { connectRedis, type Redis } from '../../core/redis/connect.ts';
+import { describe, expect, it } from 'vitest';
+import { identityPerTest } from '../../test/helpers/identity.ts';
 import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
-import { identityHarness } from '../testing/identity-harness.ts';
 import { templateRoutes } from './template-routes.ts';
 
 const BODY = 'Hi, this is {{clinic_name}}. You have an appointment {{time_word}}. Join at {{portal_link}}. {{opt_out}}';
 
 describe('reminder template routes', () => {
-  let current: { t: TestDb; redis: Redis; h: ReturnType<typeof identityHarness> } | undefined;
-  beforeEach(async () => {
-    const t = await openTestDb('pglite');
-    const redis = await connectRedis(inject('redisUrl'));
-    const h = identityHarness({
-      db: t.db,
-      redis,
-      routes: (identity, { audit }) => {
-        const text = createReminderText({ clinicName: 'Riverside Health', portalUrl: 'https://portal.clinic.example' });
-        return [templateRoutes({ templates: createTemplateStore({ db: t.db, audit, text }), text, sessionMw: identity.sessionMw, access: identity.access })];
-      },
-    });
-    current = { t, redis, h };
+  const harness = identityPerTest({}, (identity, { audit, db }) => {
+    const text = createReminderText({ clinicName: 'Riverside Health', portalUrl: 'https://portal.clinic.example' });
+    return [templateRoutes({ templates: createTemplateStore({ db, audit, text }), text, sessionMw: identity.sessionMw, access: identity.access })];
   });
-  afterEach(async () => {
-    if (current === undefined) return;
-    const { t, redis, h } = current;
-    current = undefined;
-    await h.close();
-    redis.disconnect();
-    await t.dispose();
-  });
-  const harness = () => {
-    if (current === undefined) throw new Error('no harness');
-    return current.h;
-  };
   const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
 
   it('saves versions for schedulers and admins, answers 422 naming rule and position, and refuses other roles', async () => {

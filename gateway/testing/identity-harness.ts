@@ -40,7 +40,7 @@ export interface IdentityHarnessOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly config?: Config;
   /** Further route modules mounted after the identity ones (a feature under test), built from the same identity. */
-  readonly routes?: (identity: Identity, shared: { readonly audit: AuditLog; readonly config: Config }) => readonly RouteModule[];
+  readonly routes?: (identity: Identity, shared: { readonly audit: AuditLog; readonly config: Config; readonly db: Db }) => readonly RouteModule[];
 }
 
 export function identityHarness(opts: IdentityHarnessOptions) {
@@ -50,7 +50,7 @@ export function identityHarness(opts: IdentityHarnessOptions) {
   const keyring = createMasterKeyring(generateMasterKey());
   const checkpointKey = generateKeyPairSync('ed25519').publicKey;
   const identity = createIdentity({ config, db, redis, log: testApp().logs.log, audit, keyring, checkpointKeys: [checkpointKey], listenUrl: () => 'http://127.0.0.1:8080', keyPrefix: `test-${randomUUID()}:` });
-  const { app, logs } = testApp({ config, modules: [...identity.routes, ...(opts.routes?.(identity, { audit, config }) ?? [])] });
+  const { app, logs } = testApp({ config, modules: [...identity.routes, ...(opts.routes?.(identity, { audit, config, db }) ?? [])] });
 
   const seedStaff = async (role: StaffRole, username = `${role.replace('_', '-')}-${randomUUID().slice(0, 8)}`): Promise<SeededStaff> => {
     const user = await identity.users.createStaff({ username, displayName: `Test ${role}`, role, passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });

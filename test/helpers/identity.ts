@@ -9,13 +9,13 @@ import { openTestDb, type TestDb } from './databases.ts';
 
 export type IdentityHarness = ReturnType<typeof identityHarness> & { readonly db: TestDb['db'] };
 
-/** Returns a getter for the current test's harness. */
-export function identityPerTest(env: Readonly<Record<string, string>> = {}): () => IdentityHarness {
+/** Returns a getter for the current test's harness; `routes` mounts a feature's modules beside the identity ones. */
+export function identityPerTest(env: Readonly<Record<string, string>> = {}, routes?: Parameters<typeof identityHarness>[0]['routes']): () => IdentityHarness {
   let current: { t: TestDb; redis: Redis; h: IdentityHarness } | undefined;
   beforeEach(async () => {
     const t = await openTestDb('pglite');
     const redis = await connectRedis(inject('redisUrl'));
-    current = { t, redis, h: { ...identityHarness({ db: t.db, redis, env }), db: t.db } };
+    current = { t, redis, h: { ...identityHarness({ db: t.db, redis, env, ...(routes === undefined ? {} : { routes }) }), db: t.db } };
   });
   afterEach(async () => {
     if (current === undefined) return;
