@@ -47,6 +47,8 @@ export async function startTestGateway(opts: {
   extraRoutes?: readonly RouteModule[];
   /** Serve the built browser pages from here. */
   webDistDir?: string;
+  /** BullMQ prefix of the reminder queue. */
+  bullPrefix?: string;
 }): Promise<TestGateway> {
   const { db, redis, config, keyPrefix } = opts;
   const log = createLogger({ level: 'silent' });
@@ -63,6 +65,7 @@ export async function startTestGateway(opts: {
     keyPrefix,
     ...(opts.media === undefined ? {} : { media: opts.media }),
     ...(opts.webDistDir === undefined ? {} : { webDistDir: opts.webDistDir }),
+    ...(opts.bullPrefix === undefined ? {} : { bullPrefix: opts.bullPrefix }),
   });
   await features.ready();
   const lifecycle = createLifecycle();

@@ -1,0 +1,109 @@
+/**
+ * A reminder campaign end to end: a scheduler records consent, saves a template and creates a
+ * campaign over the real gateway API; a patient texts STOP (signed Twilio webhook) after the
+ * campaign is queued; a reminder worker (BullMQ on the test Redis) sends through the real twilio
+ * library to a local Twilio Messages API. Exactly the consenting patient gets exactly one text,
+ * everyone else is skipped with an audited reason, and a wrongly signed webhook is refused.
+ */
+import { randomUUID } from 'node:crypto';
+import twilio from 'twilio';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createAuditLog } from '../../core/audit/index.ts';
+import { createMasterKeyring, generateMasterKey } from '../../core/crypto/index.ts';
+import { createLogger } from '../../core/log/logger.ts';
+import { connectRedis } from '../../core/redis/connect.ts';
+import { hashPassword } from '../../gateway/auth/password.ts';
+import { testConfig } from '../../gateway/testing/harness.ts';
+import { STAFF_PASSWORD } from '../../gateway/testing/identity-harness.ts';
+import { createReminderRuntime } from '../../workers/reminders/runtime.ts';
+import { openTestDb } from '../helpers/databases.ts';
+import { FakeTwilio } from '../helpers/fake-twilio.ts';
+import { startTestGateway } from '../helpers/messaging.ts';
+import { api } from '../helpers/video.ts';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('reminder campaign end to end (gateway API, BullMQ worker, twilio library → local Twilio API)', () => {
+  it('texts exactly the consenting patient once; a STOP after queueing and missing consent are skipped and audited; a forged webhook is refused', async () => {
+    const fake = await FakeTwilio.start();
+    cleanups.push(() => fake.close());
+    const t = await openTestDb('pglite');
+    cleanups.push(() => t.dispose());
+    const redis = await connectRedis(inject('redisUrl'));
+    cleanups.push(() => redis.quit());
+    const prefix = `{rem-${randomUUID().slice(0, 8)}}`;
+    const config = testConfig({
+      CLINIC_NAME: 'Riverside Health',
+      TWILIO_ACCOUNT_SID: fake.accountSid,
+      TWILIO_AUTH_TOKEN: fake.authToken,
+      TWILIO_FROM: '+15555550100',
+      TWILIO_API_URL: fake.url,
+      REMINDER_SMS_PER_SECOND: '50',
+      // The test runs at any hour: the whole day is the sending window here (quiet hours have their own tests).
+      QUIET_HOURS_START: '0',
+      QUIET_HOURS_END: '24',
+    });
+    const keyring = createMasterKeyring(generateMasterKey());
+    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, keyring, bullPrefix: prefix });
+    cleanups.push(() => gateway.close());
+    const { identity } = gateway.features;
+    const scheduler = await identity.users.createStaff({ username: `sched-${randomUUID().slice(0, 8)}`, displayName: 'Scheduler', role: 'scheduler', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
+    const provider = await identity.users.createStaff({ username: `prov-${randomUUID().slice(0, 8)}`, displayName: 'Provider', role: 'provider', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
+    const token = (await identity.sessions.create({ kind: 'staff', userId: scheduler.id, role: 'scheduler', patientId: null, scope: null, appointmentId: null })).token;
+    const ctx = { actorType: 'user', actorId: scheduler.id } as const;
+
+    const phones = { yes: '+15555550111', stops: '+15555550122', revoked: '+15555550133', never: '+15555550144' };
+    const ids: Record<keyof typeof phones, string> = { yes: '', stops: '', revoked: '', never: '' };
+    const appointmentIds: string[] = [];
+    for (const key of Object.keys(phones) as (keyof typeof phones)[]) {
+      const { id } = await identity.patients.create({ givenName: 'Ada', familyName: `Lovelace-${key}`, phone: phones[key], timeZone: 'America/Chicago' }, ctx);
+      ids[key] = id;
+      const start = Date.now() + 26 * 3_600_000;
+      const a = await identity.appointments.create({ patientId: id, providerId: provider.id, startsAt: new Date(start), endsAt: new Date(start + 1_800_000) }, ctx);
+      appointmentIds.push(a.id);
+      if (key !== 'never') {
+        const granted = await api(gateway.url, `/patients/${id}/consent`, { token, body: { channel: 'sms', purpose: 'appointment_reminders', state: 'granted', method: 'form', evidenceRef: `form-${key}` } });
+        expect(granted.status).toBe(201);
+      }
+      if (key === 'revoked') {
+        expect((await api(gateway.url, `/patients/${id}/consent`, { token, body: { channel: 'sms', purpose: 'appointment_reminders', state: 'revoked', method: 'verbal' } })).status).toBe(201);
+      }
+    }
+
+    const saved = await api(gateway.url, '/templates', { token, body: { name: `tomorrow-${randomUUID().slice(0, 6)}`, channel: 'sms', body: 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}' } });
+    expect(saved.status).toBe(201);
+    const created = await api(gateway.url, '/campaigns', {
+      token,
+      body: { channel: 'sms', templateId: saved.body['id'], templateVersion: saved.body['version'], selector: { kind: 'appointments', appointmentIds } },
+    });
+    expect(created.status).toBe(201);
+    const campaignId = String(created.body['id']);
+
+    // After queueing, one patient texts STOP; a forged copy of the same webhook is refused first.
+    const webhook = `${gateway.url}/webhooks/twilio/sms`;
+    const params = { MessageSid: `SM${randomUUID().replaceAll('-', '')}`, AccountSid: fake.accountSid, From: phones.stops, To: '+15555550100', Body: 'Stop. Thanks', NumMedia: '0' };
+    const post = (signature: string) =>
+      fetch(webhook, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(params).toString() });
+    expect((await post(twilio.getExpectedTwilioSignature('not-the-auth-token-at-all', webhook, params))).status).toBe(403);
+    expect((await post(twilio.getExpectedTwilioSignature(fake.authToken, webhook, params))).status).toBe(200);
+
+    const worker = createReminderRuntime({ config, db: t.db, redis, audit: createAuditLog(t.db), keyring, log: createLogger({ level: 'silent' }), publicOrigin: new URL(gateway.url).origin, prefix });
+    cleanups.push(() => worker.close());
+    await expect
+      .poll(async () => (await api(gateway.url, `/campaigns/${campaignId}`, { token })).body['states'], { timeout: 20_000, interval: 200 })
+      .toMatchObject({ queued: 0, sending: 0, sent: 1, skipped: 3 });
+    const progress = (await api(gateway.url, `/campaigns/${campaignId}`, { token })).body;
+    expect(progress['reasons']).toEqual({ consent_revoked: 2, no_consent: 1 });
+
+    expect(fake.messages.map((m) => m.to)).toEqual([phones.yes]);
+    const body = fake.messages[0]?.body ?? '';
+    expect(body).toMatch(/^This is Riverside Health\. You have a visit tomorrow: http:\/\/127\.0\.0\.1:\d+ Reply STOP to opt out\./);
+    expect(body).not.toMatch(/Ada|Lovelace|555/);
+    const audit = await t.db.query<{ action: string; details: string }>("SELECT action, details::text FROM audit_log WHERE action LIKE 'reminder.%' OR action = 'webhook.refused' ORDER BY seq");
+    expect(audit.map((a) => a.action).sort()).toEqual(['reminder.sent', 'reminder.skipped', 'reminder.skipped', 'reminder.skipped', 'webhook.refused']);
+    expect(audit.map((a) => a.details).join(' ')).not.toMatch(/Ada|Lovelace|555|Riverside/);
+  });
+});
