@@ -25,6 +25,7 @@ import { startHttpServer } from '../gateway/server.ts';
 import { createMediaService, WorkerBinaryMissingError } from '../media/index.ts';
 import { StartupError } from '../core/errors.ts';
 import { createEnvelopePurge } from '../workers/retention/envelope-purge.ts';
+import { createReminderRuntime } from '../workers/reminders/runtime.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface RunningProcess {
@@ -123,6 +124,11 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     closers.push(() => server.close());
     const hub = features.hub;
     hub.attach(server.server);
+
+    // Reminder delivery runs in this process in the all-in-one mode (BullMQ spreads jobs over
+    // however many worker processes run; each delivery row makes a re-run safe).
+    const reminders = createReminderRuntime({ config, db, redis: redis.client, audit, keyring, log, publicOrigin: new URL(config.publicUrl ?? server.url).origin });
+    closers.push(() => reminders.close());
     log.info({ url: server.url, engine: db.kind, redis: redis.embedded ? 'private' : 'external' }, 'telehealth gateway listening');
 
     let closing: Promise<void> | undefined;
