@@ -93,7 +93,7 @@ export function createFeatures(deps: FeatureDeps): Features {
   const text = lazyReminderText(config, deps.listenUrl);
   const templates = createTemplateStore({ db, audit, text });
   const campaigns = createCampaignStore({ db, audit });
-  const queue = reminderQueue(redis, deps.bullPrefix);
+  const queue = reminderQueue(redis, deps.bullPrefix ?? config.queuePrefix);
   registerProgressFeed({ hub, campaigns, access: identity.access, log });
   const ledger = createConsentLedger({ db, audit });
   const publicOrigin = (): string => new URL(config.publicUrl ?? deps.listenUrl()).origin;

@@ -207,6 +207,18 @@ export const settings = {
   quietHoursStart: setting({ env: 'QUIET_HOURS_START', schema: int(0, 23), default: '8', doc: 'Reminders go out from this local hour (patient time zone)…' }),
   quietHoursEnd: setting({ env: 'QUIET_HOURS_END', schema: int(1, 24), default: '21', doc: '…until this local hour; later ones wait for the next morning.' }),
   reminderSmsPerSecond: setting({ env: 'REMINDER_SMS_PER_SECOND', schema: int(1, 1000), default: '1', doc: 'SMS sends per second across all workers (1 for a Twilio long code).' }),
+  queuePrefix: setting({
+    env: 'QUEUE_PREFIX',
+    schema: z.string().regex(/^\{[a-z0-9-]{1,32}\}$/, { message: 'expected a Redis hash tag such as {th}' }),
+    default: '{th}',
+    doc: 'BullMQ key prefix for the reminder and retention queues (a hash tag: one Redis Cluster slot per queue).',
+  }),
+  reminderJobLockSeconds: setting({
+    env: 'REMINDER_JOB_LOCK_SECONDS',
+    schema: int(2, 600),
+    default: '30',
+    doc: 'How long a reminder worker holds a job without renewing it; a worker that died is noticed (and its jobs handed on) after about this long.',
+  }),
   reminderEmailPerSecond: setting({ env: 'REMINDER_EMAIL_PER_SECOND', schema: int(1, 10_000), default: '20', doc: 'Email sends per second across all workers.' }),
 } as const;
 

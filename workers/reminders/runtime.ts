@@ -111,9 +111,10 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker
     redis: deps.redis,
     ports,
     log: deps.log,
-    ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
+    prefix: deps.prefix ?? config.queuePrefix,
     ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
     limiter: { max: config.reminderSmsPerSecond, durationMs: 1_000 },
+    lockMs: config.reminderJobLockSeconds * 1000,
   });
   let closing: Promise<void> | undefined;
   return {

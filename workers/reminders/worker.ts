@@ -24,6 +24,8 @@ export interface ReminderWorkerOptions {
   /** First retry delay; doubles per attempt, with ±50% jitter. */
   readonly backoffBaseMs?: number;
   readonly onOutcome?: (job: DeliveryJob, outcome: Outcome) => void;
+  /** Job lock; a dead worker's active jobs are handed on after about this long (BullMQ stalled check). Default 30 s. */
+  readonly lockMs?: number;
 }
 
 export interface ReminderWorker {
@@ -61,6 +63,8 @@ export function createReminderWorker(opts: ReminderWorkerOptions): ReminderWorke
       connection: bullConnection(opts.redis),
       prefix: opts.prefix ?? DEFAULT_BULL_PREFIX,
       concurrency: opts.concurrency ?? 8,
+      lockDuration: opts.lockMs ?? 30_000,
+      stalledInterval: opts.lockMs ?? 30_000,
       ...(opts.limiter === undefined ? {} : { limiter: { max: opts.limiter.max, duration: opts.limiter.durationMs } }),
       settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoffDelay(attemptsMade, baseMs, err) },
     },
