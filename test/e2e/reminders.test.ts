@@ -18,6 +18,7 @@ import { STAFF_PASSWORD } from '../../gateway/testing/identity-harness.ts';
 import { createReminderRuntime } from '../../workers/reminders/runtime.ts';
 import { openTestDb } from '../helpers/databases.ts';
 import { FakeTwilio } from '../helpers/fake-twilio.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
 import { startTestGateway } from '../helpers/messaging.ts';
 import { api } from '../helpers/video.ts';
 
@@ -105,5 +106,61 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     const audit = await t.db.query<{ action: string; details: string }>("SELECT action, details::text FROM audit_log WHERE action LIKE 'reminder.%' OR action = 'webhook.refused' ORDER BY seq");
     expect(audit.map((a) => a.action).sort()).toEqual(['reminder.sent', 'reminder.skipped', 'reminder.skipped', 'reminder.skipped', 'webhook.refused']);
     expect(audit.map((a) => a.details).join(' ')).not.toMatch(/Ada|Lovelace|555|Riverside/);
+  });
+
+  it('emails carry the RFC 8058 headers and a link, no PHI, over STARTTLS; the one-click unsubscribe revokes email consent', async () => {
+    const smtp = await startSmtpServer();
+    cleanups.push(() => smtp.close());
+    const t = await openTestDb('pglite');
+    cleanups.push(() => t.dispose());
+    const redis = await connectRedis(inject('redisUrl'));
+    cleanups.push(() => redis.quit());
+    const prefix = `{rem-${randomUUID().slice(0, 8)}}`;
+    const config = testConfig({
+      CLINIC_NAME: 'Riverside Health',
+      PUBLIC_URL: 'https://portal.example.org',
+      SMTP_URL: `smtp://${smtp.host}:${smtp.port}`,
+      SMTP_FROM: 'reminders@portal.example.org',
+      QUIET_HOURS_START: '0',
+      QUIET_HOURS_END: '24',
+    });
+    const keyring = createMasterKeyring(generateMasterKey());
+    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, keyring, bullPrefix: prefix });
+    cleanups.push(() => gateway.close());
+    const { identity } = gateway.features;
+    const scheduler = await identity.users.createStaff({ username: `sched-${randomUUID().slice(0, 8)}`, displayName: 'Scheduler', role: 'scheduler', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
+    const provider = await identity.users.createStaff({ username: `prov-${randomUUID().slice(0, 8)}`, displayName: 'Provider', role: 'provider', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
+    const token = (await identity.sessions.create({ kind: 'staff', userId: scheduler.id, role: 'scheduler', patientId: null, scope: null, appointmentId: null })).token;
+    const ctx = { actorType: 'user', actorId: scheduler.id } as const;
+    const { id: patientId } = await identity.patients.create({ givenName: 'Grace', familyName: 'Hopper', email: 'grace@example.net', birthDate: '1906-12-09', timeZone: 'Europe/Berlin' }, ctx);
+    const start = Date.now() + 26 * 3_600_000;
+    const appt = await identity.appointments.create({ patientId, providerId: provider.id, startsAt: new Date(start), endsAt: new Date(start + 1_800_000) }, ctx);
+    expect((await api(gateway.url, `/patients/${patientId}/consent`, { token, body: { channel: 'email', purpose: 'appointment_reminders', state: 'granted', method: 'portal' } })).status).toBe(201);
+    const saved = await api(gateway.url, '/templates', {
+      token,
+      body: { name: `email-${randomUUID().slice(0, 6)}`, channel: 'email', subject: 'A reminder from {{clinic_name}}', body: 'This is {{clinic_name}}. You have a visit {{time_word}}. Details: {{portal_link}} {{opt_out}}' },
+    });
+    expect(saved.status).toBe(201);
+    const created = await api(gateway.url, '/campaigns', { token, body: { channel: 'email', templateId: saved.body['id'], templateVersion: saved.body['version'], selector: { kind: 'appointments', appointmentIds: [appt.id] } } });
+    expect(created.status).toBe(201);
+
+    const worker = createReminderRuntime({ config, db: t.db, redis, audit: createAuditLog(t.db), keyring, log: createLogger({ level: 'silent' }), publicOrigin: 'https://portal.example.org', prefix, smtpCa: smtp.ca });
+    cleanups.push(() => worker.close());
+    await expect.poll(() => smtp.messages.length, { timeout: 20_000 }).toBe(1);
+    const mail = smtp.messages[0];
+    expect(mail?.secure).toBe(true);
+    expect(mail?.envelopeTo).toEqual(['grace@example.net']);
+    const listUnsubscribe = mail?.headerLines.find((l) => /^list-unsubscribe:/i.test(l)) ?? '';
+    expect(listUnsubscribe).toMatch(/<https:\/\/portal\.example\.org\/unsubscribe\/[^>]+>/);
+    expect(mail?.headerLines.some((l) => /^list-unsubscribe-post:\s*List-Unsubscribe=One-Click/i.test(l))).toBe(true);
+    expect(mail?.text).toMatch(/To stop these emails: https:\/\/portal\.example\.org\/unsubscribe\//);
+    expect(`${mail?.subject ?? ''} ${mail?.text ?? ''}`).not.toMatch(/Grace|Hopper|1906|Berlin/);
+
+    // One click, as a mail client does it (RFC 8058): a POST with the fixed body, no session.
+    const link = /\/unsubscribe\/[^>\s]+/.exec(listUnsubscribe)?.[0] ?? '';
+    const clicked = await fetch(`${gateway.url}${link}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(clicked.status).toBeLessThan(300);
+    const consent = (await api(gateway.url, `/patients/${patientId}/consent`, { token })).body as { current: { channel: string; state: string; method: string }[] };
+    expect(consent.current.find((c) => c.channel === 'email')).toMatchObject({ state: 'revoked', method: 'unsubscribe_link' });
   });
 });
