@@ -14,6 +14,7 @@ import { createCampaignStore } from '../core/campaigns/store.ts';
 import { createTemplateStore } from '../core/reminders/templates.ts';
 import { campaignRoutes } from './campaigns/campaign-routes.ts';
 import { registerProgressFeed } from './campaigns/progress-feed.ts';
+import { statusWebhookRoutes, TWILIO_STATUS_PATH } from './campaigns/status-webhook.ts';
 import { lazyReminderText } from './reminders/reminder-text.ts';
 import { templateRoutes } from './reminders/template-routes.ts';
 import { createConsentLedger, unsubscribeKeys } from '../core/consent/index.ts';
@@ -103,7 +104,10 @@ export function createFeatures(deps: FeatureDeps): Features {
     // Inbound SMS (STOP/START/HELP) only when Twilio is configured: its auth token signs the webhook.
     ...(config.twilioAuthToken === undefined
       ? []
-      : [twilioWebhookRoutes({ ledger, contacts: identity.contacts, audit, authToken: config.twilioAuthToken, webhookUrl: () => `${publicOrigin()}/webhooks/twilio/sms`, clinicName: config.clinicName })]),
+      : [
+          twilioWebhookRoutes({ ledger, contacts: identity.contacts, audit, authToken: config.twilioAuthToken, webhookUrl: () => `${publicOrigin()}/webhooks/twilio/sms`, clinicName: config.clinicName }),
+          statusWebhookRoutes({ db, audit, authToken: config.twilioAuthToken, url: () => `${publicOrigin()}${TWILIO_STATUS_PATH}` }),
+        ]),
   ];
   const routes: RouteModule[] = [
     ...identity.routes,

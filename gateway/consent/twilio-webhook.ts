@@ -11,6 +11,7 @@
  * the endpoint cannot be used to probe for patients; unknown numbers leave no audit trace.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { formParams } from '../../core/campaigns/twilio-status.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import twilio from 'twilio';
 import { AuditAction, AuditOutcome, type AuditActor, type AuditLog } from '../../core/audit/index.ts';
@@ -69,16 +70,6 @@ const inbound = createRoute({
     ...commonErrors,
   },
 });
-
-/** The signed parameters: every form field, repeated names as arrays (the validator sorts them). */
-function formParams(text: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of new URLSearchParams(text)) {
-    const seen = out[key];
-    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
-  }
-  return out;
-}
 
 function twimlReply(c: Context<AppEnv>, text: string | null): Response {
   const reply = new twilio.twiml.MessagingResponse();

@@ -103,8 +103,17 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     const body = fake.messages[0]?.body ?? '';
     expect(body).toMatch(/^This is Riverside Health\. You have a visit tomorrow: http:\/\/127\.0\.0\.1:\d+ Reply STOP to opt out\./);
     expect(body).not.toMatch(/Ada|Lovelace|555/);
-    const audit = await t.db.query<{ action: string; details: string }>("SELECT action, details::text FROM audit_log WHERE action LIKE 'reminder.%' OR action = 'webhook.refused' ORDER BY seq");
-    expect(audit.map((a) => a.action).sort()).toEqual(['reminder.sent', 'reminder.skipped', 'reminder.skipped', 'reminder.skipped', 'webhook.refused']);
+    // Twilio reports the delivery (signed callback, applied once); a forged one is refused.
+    const statusUrl = `${gateway.url}/webhooks/twilio/status`;
+    const sid = fake.messages[0]?.sid ?? '';
+    expect(await fake.sendStatusCallback(sid, 'delivered', { url: statusUrl, authToken: 'not-the-auth-token-at-all' })).toBe(403);
+    expect(await fake.sendStatusCallback(sid, 'delivered', { url: statusUrl })).toBe(204);
+    expect(await fake.sendStatusCallback(sid, 'delivered', { url: statusUrl })).toBe(204);
+    expect((await api(gateway.url, `/campaigns/${campaignId}`, { token })).body['states']).toMatchObject({ sent: 0, delivered: 1 });
+    const audit = await t.db.query<{ action: string; details: string }>(
+      "SELECT action, details::text FROM audit_log WHERE action LIKE 'reminder.%' OR action = 'webhook.refused' ORDER BY seq",
+    );
+    expect(audit.map((a) => a.action).sort()).toEqual(['reminder.delivered', 'reminder.sent', 'reminder.skipped', 'reminder.skipped', 'reminder.skipped', 'webhook.refused', 'webhook.refused']);
     expect(audit.map((a) => a.details).join(' ')).not.toMatch(/Ada|Lovelace|555|Riverside/);
   });
 

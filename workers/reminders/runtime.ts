@@ -6,6 +6,7 @@
  * headers and a visible unsubscribe link with a signed single-purpose token.
  */
 import type { AuditLog } from '../../core/audit/index.ts';
+import { TWILIO_STATUS_PATH } from '../../core/campaigns/twilio-status.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { createConsentLedger, signUnsubscribeToken, unsubscribeKeys } from '../../core/consent/index.ts';
 import { createPatientCipher, type MasterKeyring } from '../../core/crypto/index.ts';
@@ -60,6 +61,7 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker
           accountSid: config.twilioAccountSid,
           authToken: config.twilioAuthToken,
           sender: config.twilioMessagingServiceSid !== undefined ? { messagingServiceSid: config.twilioMessagingServiceSid } : { from: config.twilioFrom ?? '' },
+          statusCallbackUrl: `${deps.publicOrigin}${TWILIO_STATUS_PATH}`,
           ...(config.twilioApiUrl === undefined ? {} : { apiBaseUrl: config.twilioApiUrl }),
         })
       : undefined;

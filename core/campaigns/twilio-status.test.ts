@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../core/errors.ts';
+import { AppError } from '../errors.ts';
 import { FakeTwilio } from '../../test/helpers/fake-twilio.ts';
 import { parseStatusCallback, type StatusCallback } from './twilio-status.ts';
 

@@ -9,7 +9,7 @@
  */
 import twilio from 'twilio';
 import { z } from 'zod';
-import { AppError, ErrorCode } from '../../core/errors.ts';
+import { AppError, ErrorCode } from '../errors.ts';
 
 /** Twilio's message statuses (Message resource `status`). */
 export const TwilioMessageStatus = {
@@ -58,7 +58,11 @@ const StatusSchema = z.looseObject({
 });
 
 /** Every form field, repeated names as arrays (what the validator expects; it sorts them itself). */
-function formParams(text: string): Record<string, string | string[]> {
+/** Where Twilio posts delivery statuses of reminder texts (the gateway serves it, workers name it). */
+export const TWILIO_STATUS_PATH = '/webhooks/twilio/status';
+
+/** The signed parameters of a Twilio webhook: every form field, repeated names as arrays (the validator sorts them). */
+export function formParams(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of new URLSearchParams(text)) {
     const seen = out[key];
