@@ -7,6 +7,7 @@ import { killAllChildren } from './child-server.ts';
 import { httpBench } from './http.ts';
 import { mediaBench } from './media.ts';
 import { relayBench } from './relay.ts';
+import { remindersBench } from './reminders.ts';
 import type { BenchResult } from './result.ts';
 
 type Bench = (log: (line: string) => void) => Promise<BenchResult>;
@@ -15,6 +16,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   http: httpBench,
   media: mediaBench,
   relay: relayBench,
+  reminders: remindersBench,
 };
 
 const name = process.argv[2];
