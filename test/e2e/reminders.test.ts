@@ -20,7 +20,7 @@ import { openTestDb } from '../helpers/databases.ts';
 import { FakeTwilio } from '../helpers/fake-twilio.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { startTestGateway } from '../helpers/messaging.ts';
-import { api } from '../helpers/video.ts';
+import { api, VideoSocket } from '../helpers/video.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -91,12 +91,19 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     expect((await post(twilio.getExpectedTwilioSignature('not-the-auth-token-at-all', webhook, params))).status).toBe(403);
     expect((await post(twilio.getExpectedTwilioSignature(fake.authToken, webhook, params))).status).toBe(200);
 
+    // A scheduler's console watches live progress over the WebSocket.
+    const watcher = await VideoSocket.open(gateway.url, token);
+    cleanups.push(() => watcher.close());
+    watcher.ws.send(JSON.stringify({ type: 'campaign.watch', campaignId }));
+    await watcher.until('the first progress frame', (f) => f.type === 'campaign.progress' && f['campaignId'] === campaignId);
+
     const worker = createReminderRuntime({ config, db: t.db, redis, audit: createAuditLog(t.db), keyring, log: createLogger({ level: 'silent' }), publicOrigin: new URL(gateway.url).origin, prefix });
     cleanups.push(() => worker.close());
     await expect
       .poll(async () => (await api(gateway.url, `/campaigns/${campaignId}`, { token })).body['states'], { timeout: 20_000, interval: 200 })
       .toMatchObject({ queued: 0, sending: 0, sent: 1, skipped: 3 });
     const progress = (await api(gateway.url, `/campaigns/${campaignId}`, { token })).body;
+    await watcher.until('the final progress frame', (f) => f.type === 'campaign.progress' && (f['states'] as Record<string, number>)['sent'] === 1 && (f['states'] as Record<string, number>)['queued'] === 0, 10_000);
     expect(progress['reasons']).toEqual({ consent_revoked: 2, no_consent: 1 });
 
     expect(fake.messages.map((m) => m.to)).toEqual([phones.yes]);
