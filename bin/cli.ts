@@ -12,9 +12,10 @@ import { keysCommands } from './commands/keys.ts';
 import { patientCommands } from './commands/patient.ts';
 import { serverCommands } from './commands/server.ts';
 import { workerCommands } from './commands/worker.ts';
+import { campaignCommands } from './commands/campaign.ts';
 import type { Command, CommandContext } from './commands/types.ts';
 
-export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands, ...campaignCommands];
 
 export const EXIT_USAGE = 2;
 
