@@ -23,38 +23,44 @@ import { startTestGateway } from '../helpers/messaging.ts';
 import { api, VideoSocket } from '../helpers/video.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
+const STAFF_HASH = await hashPassword(STAFF_PASSWORD);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** A gateway on PGlite and the test Redis with `env`, a scheduler (with a bearer session) and a provider. */
+async function world(env: Record<string, string>) {
+  const t = await openTestDb('pglite');
+  cleanups.push(() => t.dispose());
+  const redis = await connectRedis(inject('redisUrl'));
+  cleanups.push(() => redis.quit());
+  const prefix = `{rem-${randomUUID().slice(0, 8)}}`;
+  // The test runs at any hour: the whole day is the sending window here (quiet hours have their own tests).
+  const config = testConfig({ CLINIC_NAME: 'Riverside Health', QUIET_HOURS_START: '0', QUIET_HOURS_END: '24', ...env });
+  const keyring = createMasterKeyring(generateMasterKey());
+  const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, keyring, bullPrefix: prefix });
+  cleanups.push(() => gateway.close());
+  const { identity } = gateway.features;
+  const staff = (role: 'scheduler' | 'provider') =>
+    identity.users.createStaff({ username: `${role.slice(0, 5)}-${randomUUID().slice(0, 8)}`, displayName: role, role, passwordHash: STAFF_HASH, createdBy: null });
+  const scheduler = await staff('scheduler');
+  const provider = await staff('provider');
+  const token = (await identity.sessions.create({ kind: 'staff', userId: scheduler.id, role: 'scheduler', patientId: null, scope: null, appointmentId: null })).token;
+  const ctx = { actorType: 'user', actorId: scheduler.id } as const;
+  return { t, redis, prefix, config, keyring, gateway, identity, provider, token, ctx };
+}
 
 describe('reminder campaign end to end (gateway API, BullMQ worker, twilio library → local Twilio API)', () => {
   it('texts exactly the consenting patient once; a STOP after queueing and missing consent are skipped and audited; a forged webhook is refused', async () => {
     const fake = await FakeTwilio.start();
     cleanups.push(() => fake.close());
-    const t = await openTestDb('pglite');
-    cleanups.push(() => t.dispose());
-    const redis = await connectRedis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
-    const prefix = `{rem-${randomUUID().slice(0, 8)}}`;
-    const config = testConfig({
-      CLINIC_NAME: 'Riverside Health',
+    const { t, redis, prefix, config, keyring, gateway, identity, provider, token, ctx } = await world({
       TWILIO_ACCOUNT_SID: fake.accountSid,
       TWILIO_AUTH_TOKEN: fake.authToken,
       TWILIO_FROM: '+15555550100',
       TWILIO_API_URL: fake.url,
       REMINDER_SMS_PER_SECOND: '50',
-      // The test runs at any hour: the whole day is the sending window here (quiet hours have their own tests).
-      QUIET_HOURS_START: '0',
-      QUIET_HOURS_END: '24',
     });
-    const keyring = createMasterKeyring(generateMasterKey());
-    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, keyring, bullPrefix: prefix });
-    cleanups.push(() => gateway.close());
-    const { identity } = gateway.features;
-    const scheduler = await identity.users.createStaff({ username: `sched-${randomUUID().slice(0, 8)}`, displayName: 'Scheduler', role: 'scheduler', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
-    const provider = await identity.users.createStaff({ username: `prov-${randomUUID().slice(0, 8)}`, displayName: 'Provider', role: 'provider', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
-    const token = (await identity.sessions.create({ kind: 'staff', userId: scheduler.id, role: 'scheduler', patientId: null, scope: null, appointmentId: null })).token;
-    const ctx = { actorType: 'user', actorId: scheduler.id } as const;
 
     const phones = { yes: '+15555550111', stops: '+15555550122', revoked: '+15555550133', never: '+15555550144' };
     const ids: Record<keyof typeof phones, string> = { yes: '', stops: '', revoked: '', never: '' };
@@ -127,27 +133,11 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
   it('emails carry the RFC 8058 headers and a link, no PHI, over STARTTLS; the one-click unsubscribe revokes email consent', async () => {
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
-    const t = await openTestDb('pglite');
-    cleanups.push(() => t.dispose());
-    const redis = await connectRedis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
-    const prefix = `{rem-${randomUUID().slice(0, 8)}}`;
-    const config = testConfig({
-      CLINIC_NAME: 'Riverside Health',
+    const { t, redis, prefix, config, keyring, gateway, identity, provider, token, ctx } = await world({
       PUBLIC_URL: 'https://portal.example.org',
       SMTP_URL: `smtp://${smtp.host}:${smtp.port}`,
       SMTP_FROM: 'reminders@portal.example.org',
-      QUIET_HOURS_START: '0',
-      QUIET_HOURS_END: '24',
     });
-    const keyring = createMasterKeyring(generateMasterKey());
-    const gateway = await startTestGateway({ db: t.db, redis, config, keyPrefix: `test-${randomUUID()}:`, keyring, bullPrefix: prefix });
-    cleanups.push(() => gateway.close());
-    const { identity } = gateway.features;
-    const scheduler = await identity.users.createStaff({ username: `sched-${randomUUID().slice(0, 8)}`, displayName: 'Scheduler', role: 'scheduler', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
-    const provider = await identity.users.createStaff({ username: `prov-${randomUUID().slice(0, 8)}`, displayName: 'Provider', role: 'provider', passwordHash: await hashPassword(STAFF_PASSWORD), createdBy: null });
-    const token = (await identity.sessions.create({ kind: 'staff', userId: scheduler.id, role: 'scheduler', patientId: null, scope: null, appointmentId: null })).token;
-    const ctx = { actorType: 'user', actorId: scheduler.id } as const;
     const { id: patientId } = await identity.patients.create({ givenName: 'Grace', familyName: 'Hopper', email: 'grace@example.net', birthDate: '1906-12-09', timeZone: 'Europe/Berlin' }, ctx);
     const start = Date.now() + 26 * 3_600_000;
     const appt = await identity.appointments.create({ patientId, providerId: provider.id, startsAt: new Date(start), endsAt: new Date(start + 1_800_000) }, ctx);
