@@ -4,7 +4,7 @@
  * The server checks who may message whom (care team), that the sender device is the caller's,
  * that every current device of the recipient is addressed (else 409 device_mismatch), sizes and
  * rate; it stores the batch and its metadata-only audit record in one transaction, then tells
- * the delivery layer. Concurrent sends share that transaction (group commit, send-batcher.ts and
+ * the delivery layer. Concurrent sends share that transaction (group commit, core/batch/group-batcher.ts and
  * send-commit.ts): each keeps its own answer, envelopes and audit record.
  *
  * Before the transaction one query reads both the recipient account and whether the sender device
@@ -31,7 +31,7 @@ import type { RouteModule } from '../route-module.ts';
 import { hasDevice } from './device-lookup.ts';
 import { inboundView, type EnvelopeStore, type StoredRef } from './envelope-store.ts';
 import { RelayErrorCode } from './error-codes.ts';
-import { createSendBatcher } from './send-batcher.ts';
+import { createGroupBatcher } from '../../core/batch/group-batcher.ts';
 import { commitSends, type PendingSend } from './send-commit.ts';
 import { createSendContextLoader, type SendContextQuery } from './send-context.ts';
 import type { SendThrottle } from './send-throttle.ts';
@@ -101,7 +101,7 @@ interface QueuedSend {
 export function relayRoutes(deps: RelayRouteDeps): RouteModule {
   const { config, db, audit, access, store } = deps;
   const mw = { middleware: [deps.sessionMw.required] };
-  const sends = createSendBatcher<QueuedSend, StoredRef[]>({
+  const sends = createGroupBatcher<QueuedSend, StoredRef[]>({
     maxBatch: deps.maxSendsPerCommit,
     commit: (items) => db.transaction((tx) => commitSends(tx, items.map((i) => i.send), { store, audit })),
     onGroupError: (err, items) => items[0]?.log.warn({ err, sends: items.length }, 'group send commit failed; retrying each send alone'),

@@ -7,7 +7,7 @@ import type { Db } from '../../core/db/types.ts';
 import { AppError } from '../../core/errors.ts';
 import { ENGINES, testDbPerTest } from '../../test/helpers/databases.ts';
 import { createEnvelopeStore, type StoredRef } from './envelope-store.ts';
-import { createSendBatcher } from './send-batcher.ts';
+import { createGroupBatcher } from '../../core/batch/group-batcher.ts';
 import { commitSends, type PendingSend } from './send-commit.ts';
 import { seedDevice, seedStaffUser } from './test-fixtures.ts';
 
@@ -38,7 +38,7 @@ describe.each(ENGINES)('group send commit (%s)', (kind) => {
   function gateway(db: Db, deps: Parameters<typeof commitSends>[2], maxBatch: number) {
     const sizes: number[] = [];
     const groupErrors: unknown[] = [];
-    const batcher = createSendBatcher<PendingSend, StoredRef[]>({
+    const batcher = createGroupBatcher<PendingSend, StoredRef[]>({
       maxBatch,
       commit: (items) => {
         sizes.push(items.length);

@@ -1,5 +1,5 @@
 /**
- * One transaction for a group of sends (see send-batcher.ts), with every guarantee of a single
+ * One transaction for a group of sends (see core/batch/group-batcher.ts), with every guarantee of a single
  * send: the recipients are locked (envelope-store.ts: commit order is seq order per recipient, in
  * lock-key order so groups cannot deadlock), the device lists of all recipients are read and
  * share-locked in one query, and each send is checked against its recipient's list — a mismatch
@@ -13,7 +13,7 @@ import { AppError } from '../../core/errors.ts';
 import { MessagingErrorCode } from '../../core/protocol/messaging.ts';
 import { compareDevices, devicesOfMany, type DeviceRef, type Mismatch } from './device-lookup.ts';
 import type { EnvelopeStore, NewEnvelope, StoredRef } from './envelope-store.ts';
-import type { Outcome } from './send-batcher.ts';
+import type { Outcome } from '../../core/batch/group-batcher.ts';
 
 export interface PendingSend {
   readonly recipientUser: string;

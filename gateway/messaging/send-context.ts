@@ -4,7 +4,7 @@
  * for every send (no cache: nothing to invalidate when an account is disabled or a device is
  * removed; the commit re-reads the recipient's devices under lock anyway).
  *
- * Concurrent sends share one query (send-batcher.ts, one read in flight at a time): on PGlite each
+ * Concurrent sends share one query (core/batch/group-batcher.ts, one read in flight at a time): on PGlite each
  * statement outside a transaction waits for the group commit's transaction and costs a round trip
  * to the database thread, so one query per send was a large share of the relay's database work.
  * Each send still gets exactly its own row: answers are matched by position, and a failing group
@@ -12,7 +12,7 @@
  */
 import type { Sql } from '../../core/db/types.ts';
 import { accountPeer, type Peer } from '../access/policy.ts';
-import { createSendBatcher, type Outcome } from './send-batcher.ts';
+import { createGroupBatcher, type Outcome } from '../../core/batch/group-batcher.ts';
 
 export interface SendContextQuery {
   readonly recipientId: string;
@@ -58,7 +58,7 @@ export async function loadSendContexts(db: Sql, queries: readonly SendContextQue
 
 /** `onGroupError`: a shared query failed (each send is then retried alone); must not throw. */
 export function createSendContextLoader<Q extends SendContextQuery>(db: Sql, opts: { onGroupError: (err: unknown, items: readonly Q[]) => void }): SendContextLoader<Q> {
-  const batcher = createSendBatcher<Q, SendContext>({
+  const batcher = createGroupBatcher<Q, SendContext>({
     maxBatch: MAX_PER_QUERY,
     commit: async (items) => (await loadSendContexts(db, items)).map((value): Outcome<SendContext> => ({ ok: true, value })),
     onGroupError: opts.onGroupError,

@@ -1,20 +1,21 @@
 /**
- * Group commit for sends. On PGlite every statement is a round trip to one worker thread and the
- * audit chain lock serializes every send anyway, so a transaction per send caps throughput at
- * what one thread can do one send at a time. The batcher keeps at most one group in flight: what
- * is submitted while a group commits waits, and the next group takes everything that queued (up
- * to `maxBatch`) — no timer, so a lone send pays only a deferral to the next event-loop turn,
- * and under load groups grow by themselves.
+ * Group commit (and batched reads) for concurrent callers. On PGlite every statement is a round
+ * trip to one worker thread, and the audit chain lock serializes every writer anyway, so a
+ * transaction per item caps throughput at what one thread can do one item at a time. The batcher
+ * keeps at most one group in flight: what is submitted while a group runs waits, and the next
+ * group takes everything that queued (up to `maxBatch`) — no timer, so a lone item pays only a
+ * deferral to the next event-loop turn, and under load groups grow by themselves. Used by the
+ * messaging relay (sends) and the reminder workers (delivery reads, claims and outcomes).
  *
- * `commit(items)` runs one transaction for the group and answers each item (an item may fail
- * alone, e.g. a 409, while the others commit). If the whole group throws, every item is retried
- * alone in its own `commit([item])`, so one bad send cannot fail its neighbours; the group error
- * goes to `onGroupError`. Generic over items and results; knows nothing about the database.
+ * `commit(items)` runs once for the group and answers each item (an item may fail alone, e.g. a
+ * 409, while the others commit). If the whole group throws, every item is retried alone in its
+ * own `commit([item])`, so one bad item cannot fail its neighbours; the group error goes to
+ * `onGroupError`. Generic over items and results; knows nothing about the database.
  */
 
 export type Outcome<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown };
 
-export interface SendBatcherOptions<I, O> {
+export interface GroupBatcherOptions<I, O> {
   /** One transaction for the whole group; answers in item order (same length). */
   readonly commit: (items: readonly I[]) => Promise<readonly Outcome<O>[]>;
   /** A whole group failed (its items are then retried alone). Must not throw. */
@@ -23,7 +24,7 @@ export interface SendBatcherOptions<I, O> {
   readonly maxBatch?: number;
 }
 
-export interface SendBatcher<I, O> {
+export interface GroupBatcher<I, O> {
   /** Resolves with the item's result once its group committed; rejects with its own error. */
   submit(item: I): Promise<O>;
   /** Submitted and not yet answered (queued + in flight). */
@@ -38,7 +39,7 @@ interface Waiter<I, O> {
 
 export const DEFAULT_MAX_BATCH = 64;
 
-export function createSendBatcher<I, O>(opts: SendBatcherOptions<I, O>): SendBatcher<I, O> {
+export function createGroupBatcher<I, O>(opts: GroupBatcherOptions<I, O>): GroupBatcher<I, O> {
   const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError('maxBatch must be a positive integer');
   const queue: Waiter<I, O>[] = [];
@@ -100,7 +101,7 @@ export function createSendBatcher<I, O>(opts: SendBatcherOptions<I, O>): SendBat
         inFlight += 1;
         if (running) return;
         running = true;
-        // The next turn, so sends that arrive in this one join the first group.
+        // The next turn, so items that arrive in this one join the first group.
         setImmediate(() => void run());
       });
     },

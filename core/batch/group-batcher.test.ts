@@ -1,8 +1,8 @@
-// The batcher's contract, independent of the database (send-commit.test.ts runs it on both engines):
+// The batcher's contract, independent of the database (gateway/messaging/send-commit.test.ts runs it on both engines):
 // one group in flight, the next takes what queued meanwhile up to the cap, answers go to the right
 // caller, and a failed group is retried item by item.
 import { describe, expect, it } from 'vitest';
-import { createSendBatcher, type Outcome } from './send-batcher.ts';
+import { createGroupBatcher, type Outcome } from './group-batcher.ts';
 
 /** A commit whose groups stay open until released, to control what queues meanwhile. */
 function gatedCommit() {
@@ -20,10 +20,10 @@ function gatedCommit() {
   return { commit, groups, releaseNext };
 }
 
-describe('send batcher', () => {
+describe('group batcher', () => {
   it('commits what queued while the previous group ran, up to the cap, and answers each caller', async () => {
     const g = gatedCommit();
-    const b = createSendBatcher<number, string>({ commit: g.commit, onGroupError: () => undefined, maxBatch: 4 });
+    const b = createGroupBatcher<number, string>({ commit: g.commit, onGroupError: () => undefined, maxBatch: 4 });
     const first = b.submit(1);
     while (g.groups.length === 0) await new Promise((resolve) => setImmediate(resolve));
     const rest = Array.from({ length: 9 }, (_, i) => b.submit(i + 2));
@@ -38,7 +38,7 @@ describe('send batcher', () => {
 
   it('groups sends submitted in the same turn, without a timer', async () => {
     const groups: number[][] = [];
-    const b = createSendBatcher<number, number>({
+    const b = createGroupBatcher<number, number>({
       commit: (items) => {
         groups.push([...items]);
         return Promise.resolve(items.map((i) => ({ ok: true, value: i * 2 })));
@@ -53,7 +53,7 @@ describe('send batcher', () => {
   it('retries each item alone when a group fails, reporting the group error once', async () => {
     const calls: number[][] = [];
     const groupErrors: unknown[] = [];
-    const b = createSendBatcher<number, number>({
+    const b = createGroupBatcher<number, number>({
       commit: (items) => {
         calls.push([...items]);
         if (items.includes(3)) return Promise.reject(new Error('poisoned by 3'));
@@ -71,7 +71,7 @@ describe('send batcher', () => {
   });
 
   it('rejects every item of a group whose commit answers the wrong number of items', async () => {
-    const b = createSendBatcher<number, number>({
+    const b = createGroupBatcher<number, number>({
       commit: (items) => Promise.resolve(items.length > 1 ? [{ ok: true, value: 0 }] : []),
       onGroupError: () => undefined,
     });
@@ -82,6 +82,6 @@ describe('send batcher', () => {
 
   it('refuses a cap that is not a positive integer', () => {
     const commit = (): Promise<Outcome<number>[]> => Promise.resolve([]);
-    expect(() => createSendBatcher({ commit, onGroupError: () => undefined, maxBatch: 0 })).toThrow(RangeError);
+    expect(() => createGroupBatcher({ commit, onGroupError: () => undefined, maxBatch: 0 })).toThrow(RangeError);
   });
 });
