@@ -4,7 +4,7 @@ import { testDbPerTest, ENGINES } from '../../test/helpers/databases.ts';
 import { createAuditLog } from '../audit/index.ts';
 import { AppError } from '../errors.ts';
 import { AppointmentInputSchema, createAppointmentStore } from './store.ts';
-import { auditRows, insertPatient, insertStaff, markErased, userCtx } from './test-fixtures/rows.ts';
+import { auditRows, insertClinic, insertPatient, insertStaff, markErased, userCtx } from './test-fixtures/rows.ts';
 
 const H = 60 * 60_000;
 const at = (ms: number) => new Date(Date.UTC(2031, 0, 1) + ms);
@@ -33,14 +33,55 @@ describe.each(ENGINES)('appointment store (%s)', (kind) => {
   it('books, reads back and audits with ids only', async () => {
     const { db, store, patientId, providerId, ctx } = await setup();
     const a = await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H / 2) }, ctx);
-    expect(a).toMatchObject({ patientId, providerId, status: 'scheduled' });
+    expect(a).toMatchObject({ patientId, providerId, status: 'scheduled', clinicId: null });
     expect(a.startsAt.toISOString()).toBe(at(0).toISOString());
     expect(await store.get(a.id)).toEqual(a);
     expect(await store.get(randomUUID())).toBeNull();
     expect(await store.get('not-a-uuid')).toBeNull();
     const [rec] = await auditRows(db, 'appointment.create');
     expect(rec).toMatchObject({ patient_id: patientId, resource_id: a.id, actor_id: ctx.actorId, outcome: 'success' });
-    expect(rec?.details).toEqual({ providerId, durationMinutes: 30 });
+    expect(rec?.details).toEqual({ providerId, clinicId: null, durationMinutes: 30 });
+  });
+
+  it('books at a live clinic (audited with its id) and refuses unknown, archived or malformed clinics naming clinicId', async () => {
+    const { db, store, patientId, providerId, ctx } = await setup();
+    const clinicId = await insertClinic(db);
+    const a = await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H), clinicId }, ctx);
+    expect(a.clinicId).toBe(clinicId);
+    expect(await store.get(a.id)).toEqual(a);
+    expect((await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H), clinicId: null }, ctx)).clinicId).toBeNull();
+    expect((await auditRows(db, 'appointment.create'))[0]?.details).toEqual({ providerId, clinicId, durationMinutes: 60 });
+
+    const base = { patientId, providerId, startsAt: at(0), endsAt: at(H) };
+    for (const bad of [randomUUID(), await insertClinic(db, { archived: true }), 'not-a-uuid']) {
+      const err = await rejects(store.create({ ...base, clinicId: bad }, ctx));
+      expect([err.status, err.code, err.fields?.map((f) => f.path)]).toEqual([400, 'validation_failed', ['clinicId']]);
+    }
+    expect(await auditRows(db, 'appointment.create')).toHaveLength(2);
+  });
+
+  it('moves an appointment to another clinic or to none when rescheduling, keeps it when clinicId is absent', async () => {
+    const { db, store, patientId, providerId, ctx } = await setup();
+    const [east, west, closed] = [await insertClinic(db), await insertClinic(db), await insertClinic(db, { archived: true })];
+    const a = await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H), clinicId: east }, ctx);
+    expect((await store.reschedule(a.id, { startsAt: at(H), endsAt: at(2 * H) }, ctx)).clinicId).toBe(east);
+    expect((await store.reschedule(a.id, { startsAt: at(H), endsAt: at(2 * H), clinicId: west }, ctx)).clinicId).toBe(west);
+    const refused = await rejects(store.reschedule(a.id, { startsAt: at(3 * H), endsAt: at(4 * H), clinicId: closed }, ctx));
+    expect([refused.status, refused.fields?.map((f) => f.path)]).toEqual([400, ['clinicId']]);
+    // Refused as a whole: the times did not move either.
+    expect(await store.get(a.id)).toMatchObject({ clinicId: west, startsAt: at(H) });
+    expect((await store.reschedule(a.id, { startsAt: at(H), endsAt: at(2 * H), clinicId: null }, ctx)).clinicId).toBeNull();
+    expect((await auditRows(db, 'appointment.update')).map((r) => r.details)).toEqual([
+      { durationMinutes: 60 },
+      { durationMinutes: 60, clinicId: west },
+      { durationMinutes: 60, clinicId: null },
+    ]);
+    // An appointment at a clinic archived later keeps it, and can still be moved in time.
+    const b = await store.create({ patientId, providerId, startsAt: at(0), endsAt: at(H), clinicId: east }, ctx);
+    await db.query('UPDATE clinics SET archived_at = now() WHERE id = $1', [east]);
+    expect((await store.reschedule(b.id, { startsAt: at(H), endsAt: at(2 * H) }, ctx)).clinicId).toBe(east);
+    await store.cancel(b.id, ctx);
+    expect((await rejects(store.reschedule(b.id, { startsAt: at(H), endsAt: at(2 * H), clinicId: west }, ctx))).status).toBe(409);
   });
 
   it('refuses bad times, non-providers, disabled providers and unknown or erased patients', async () => {
@@ -107,6 +148,9 @@ describe('AppointmentInputSchema', () => {
     expect(AppointmentInputSchema.safeParse(ok).success).toBe(true);
     expect(AppointmentInputSchema.safeParse({ ...ok, startsAt: 'tomorrow' }).success).toBe(false);
     expect(AppointmentInputSchema.safeParse({ ...ok, note: 'x' }).success).toBe(false);
+    expect(AppointmentInputSchema.safeParse({ ...ok, clinicId: randomUUID() }).success).toBe(true);
+    expect(AppointmentInputSchema.safeParse({ ...ok, clinicId: null }).success).toBe(true);
+    expect(AppointmentInputSchema.safeParse({ ...ok, clinicId: 'riverside' }).success).toBe(false);
   });
 
 });

@@ -1,8 +1,9 @@
 /**
- * Appointments: a patient, a provider and a time window. The minimum the identity layer needs
- * (visit links are bound to one; the visit-scoped session ends with it); the reminders issue
- * extends it. Writes are audited in the same transaction, with ids only: an appointment's time is
- * PHI-adjacent and stays out of the chain. Who may book or read is the access policy's job.
+ * Appointments: a patient, a provider, a time window and, optionally, the clinic (site) it takes
+ * place at. The minimum the identity layer needs (visit links are bound to one; the visit-scoped
+ * session ends with it); the reminders issue extends it. Writes are audited in the same
+ * transaction, with ids only: an appointment's time is PHI-adjacent and stays out of the chain.
+ * Who may book or read is the access policy's job.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -21,6 +22,8 @@ export interface Appointment {
   readonly startsAt: Date;
   readonly endsAt: Date;
   readonly status: AppointmentStatus;
+  /** The clinic (site) it takes place at; null for none (single-site deployments, older rows). */
+  readonly clinicId: string | null;
 }
 
 export interface AppointmentInput {
@@ -28,6 +31,15 @@ export interface AppointmentInput {
   readonly providerId: string;
   readonly startsAt: Date;
   readonly endsAt: Date;
+  /** A live (not archived) clinic; absent or null for none. */
+  readonly clinicId?: string | null;
+}
+
+/** What a reschedule changes: always the times; the clinic only when `clinicId` is present (null detaches it). */
+export interface AppointmentMove {
+  readonly startsAt: Date;
+  readonly endsAt: Date;
+  readonly clinicId?: string | null;
 }
 
 /** Codes this store throws beyond the shared ones (`validation_failed`, `not_found`). */
@@ -50,10 +62,15 @@ export const AppointmentInputSchema = z.strictObject({
   providerId: z.uuid(),
   startsAt: z.iso.datetime({ offset: true }),
   endsAt: z.iso.datetime({ offset: true }),
+  clinicId: z.uuid().nullable().optional(),
 });
 
 export interface AppointmentStore {
-  /** Validates (active provider, end after start, at most 12 h, live patient) and books; audited `appointment.create`. */
+  /**
+   * Validates (active provider, end after start, at most 12 h, live patient, live clinic when one
+   * is named) and books; audited `appointment.create`. A clinic that is unknown or archived is a
+   * 400 naming `clinicId`.
+   */
   create(input: AppointmentInput, ctx: ActionContext): Promise<Appointment>;
   /** null when unknown (or not a UUID). */
   get(id: string): Promise<Appointment | null>;
@@ -62,11 +79,12 @@ export interface AppointmentStore {
   /** The patient's appointments by start time (at most 1000, newest kept). */
   listForPatient(patientId: string): Promise<Appointment[]>;
   /**
-   * Moves a scheduled appointment (same limits as booking); audited `appointment.update` with the
-   * duration only. Its visit links and pending reminders follow: both read the times when used.
-   * 409 when it is cancelled or completed.
+   * Moves a scheduled appointment to new times and, when `clinicId` is present, to another clinic
+   * (a live one, as when booking) or to none (null). Audited `appointment.update` with the
+   * duration (and the clinic id when it was given) only. Its visit links and pending reminders
+   * follow: both read the appointment when used. 409 when it is cancelled or completed.
    */
-  reschedule(id: string, times: { readonly startsAt: Date; readonly endsAt: Date }, ctx: ActionContext): Promise<Appointment>;
+  reschedule(id: string, move: AppointmentMove, ctx: ActionContext): Promise<Appointment>;
   /** Audited `appointment.cancel`. Cancelling a cancelled appointment returns it unchanged (no new record). 409 when completed. */
   cancel(id: string, ctx: ActionContext): Promise<Appointment>;
 }
@@ -78,12 +96,13 @@ interface AppointmentRow {
   starts_at: Date;
   ends_at: Date;
   status: AppointmentStatus;
+  clinic_id: string | null;
 }
 
-const COLUMNS = 'id, patient_id, provider_id, starts_at, ends_at, status';
+const COLUMNS = 'id, patient_id, provider_id, starts_at, ends_at, status, clinic_id';
 
 function toAppointment(r: AppointmentRow): Appointment {
-  return { id: r.id, patientId: r.patient_id, providerId: r.provider_id, startsAt: r.starts_at, endsAt: r.ends_at, status: r.status };
+  return { id: r.id, patientId: r.patient_id, providerId: r.provider_id, startsAt: r.starts_at, endsAt: r.ends_at, status: r.status, clinicId: r.clinic_id };
 }
 
 function invalid(path: string, message: string): AppError {
@@ -102,6 +121,16 @@ function checkTimes(startsAt: Date, endsAt: Date): void {
   if (ms > APPOINTMENT_LIMITS.maxDurationMs) throw invalid('endsAt', 'An appointment lasts at most 12 hours');
 }
 
+/**
+ * A named clinic must exist and not be archived. FOR SHARE: an archive running concurrently
+ * waits for this booking instead of slipping in between the check and the write.
+ */
+async function checkClinic(tx: Sql, clinicId: string): Promise<void> {
+  if (!isUuid(clinicId)) throw invalid('clinicId', 'Expected a UUID');
+  const live = await tx.query('SELECT 1 FROM clinics WHERE id = $1 AND archived_at IS NULL FOR SHARE', [clinicId]);
+  if (live.length === 0) throw invalid('clinicId', 'No such clinic, or it is archived');
+}
+
 export function createAppointmentStore(deps: { readonly db: Db; readonly audit: AuditLog }): AppointmentStore {
   const { db, audit } = deps;
 
@@ -116,6 +145,8 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
       checkTimes(input.startsAt, input.endsAt);
       if (!isUuid(input.providerId)) throw invalid('providerId', 'Expected a UUID');
       if (!isUuid(input.patientId)) throw invalid('patientId', 'Expected a UUID');
+      const clinicId = input.clinicId ?? null;
+      if (clinicId !== null && !isUuid(clinicId)) throw invalid('clinicId', 'Expected a UUID');
       return db.transaction(async (tx) => {
         const provider = await tx.query(
           `SELECT 1 FROM users WHERE id = $1 AND kind = 'staff' AND role = 'provider' AND status = 'active'`,
@@ -125,11 +156,12 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
         // FOR SHARE: an erase running concurrently cannot slip in between this check and the insert.
         const patient = await tx.query('SELECT 1 FROM patients WHERE id = $1 AND erased_at IS NULL FOR SHARE', [input.patientId]);
         if (patient.length === 0) throw new AppError(404, ErrorCode.notFound, 'patient not found');
+        if (clinicId !== null) await checkClinic(tx, clinicId);
         const id = randomUUID();
         const [row] = await tx.query<AppointmentRow>(
-          `INSERT INTO appointments (id, patient_id, provider_id, starts_at, ends_at, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-          [id, input.patientId, input.providerId, input.startsAt, input.endsAt, isUuid(ctx.actorId ?? '') ? ctx.actorId : null],
+          `INSERT INTO appointments (id, patient_id, provider_id, starts_at, ends_at, clinic_id, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+          [id, input.patientId, input.providerId, input.startsAt, input.endsAt, clinicId, isUuid(ctx.actorId ?? '') ? ctx.actorId : null],
         );
         if (!row) throw new Error('appointment insert returned no row');
         await audit.append(
@@ -140,7 +172,7 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
             resourceId: id,
             patientId: input.patientId,
             outcome: AuditOutcome.success,
-            details: { providerId: input.providerId, durationMinutes: Math.round((input.endsAt.getTime() - input.startsAt.getTime()) / 60_000) },
+            details: { providerId: input.providerId, clinicId, durationMinutes: Math.round((input.endsAt.getTime() - input.startsAt.getTime()) / 60_000) },
           },
           tx,
         );
@@ -175,14 +207,19 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
       return rows.map(toAppointment);
     },
 
-    async reschedule(id, times, ctx) {
-      checkTimes(times.startsAt, times.endsAt);
+    async reschedule(id, move, ctx) {
+      checkTimes(move.startsAt, move.endsAt);
+      // Absent: the clinic stays as it is (even an archived one); present: a live clinic, or null for none.
+      const moveClinic = move.clinicId !== undefined;
+      const clinicId = move.clinicId ?? null;
+      if (clinicId !== null && !isUuid(clinicId)) throw invalid('clinicId', 'Expected a UUID');
       if (!isUuid(id)) throw new AppError(404, ErrorCode.notFound, 'appointment not found');
       return db.transaction(async (tx) => {
+        if (clinicId !== null) await checkClinic(tx, clinicId);
         const [row] = await tx.query<AppointmentRow>(
-          `UPDATE appointments SET starts_at = $2, ends_at = $3, updated_at = now()
+          `UPDATE appointments SET starts_at = $2, ends_at = $3, clinic_id = CASE WHEN $4::boolean THEN $5::uuid ELSE clinic_id END, updated_at = now()
             WHERE id = $1 AND status = 'scheduled' RETURNING ${COLUMNS}`,
-          [id, times.startsAt, times.endsAt],
+          [id, move.startsAt, move.endsAt, moveClinic, clinicId],
         );
         if (!row) {
           const current = await get(tx, id);
@@ -197,7 +234,7 @@ export function createAppointmentStore(deps: { readonly db: Db; readonly audit: 
             resourceId: id,
             patientId: row.patient_id,
             outcome: AuditOutcome.success,
-            details: { durationMinutes: Math.round((times.endsAt.getTime() - times.startsAt.getTime()) / 60_000) },
+            details: { durationMinutes: Math.round((move.endsAt.getTime() - move.startsAt.getTime()) / 60_000), ...(moveClinic ? { clinicId } : {}) },
           },
           tx,
         );

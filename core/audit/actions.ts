@@ -52,6 +52,8 @@ export const AuditAction = {
   careTeamDelete: 'care_team.delete',
   careTeamMemberAdd: 'care_team.member.add',
   careTeamMemberRemove: 'care_team.member.remove',
+  clinicCreate: 'clinic.create',
+  clinicArchive: 'clinic.archive',
   // patients (PHI access is itself an auditable event under HIPAA 164.312(b))
   patientCreate: 'patient.create',
   patientUpdate: 'patient.update',

@@ -17,6 +17,10 @@ export const Action = {
   userManage: 'user.manage',
   sessionManage: 'session.manage',
   careTeamManage: 'care_team.manage',
+  /** Clinics (sites): add and archive. */
+  clinicManage: 'clinic.manage',
+  /** List clinics (to book at one, or aim a campaign at one): names are not PHI. */
+  clinicList: 'clinic.list',
   patientCreate: 'patient.create',
   patientList: 'patient.list',
   /** Contact view: names, phone, email, time zone. */
@@ -109,6 +113,8 @@ export const RULES: { readonly [A in Action]: { readonly [S in Subject]?: Rule }
   [Action.userManage]: { admin: 'any' },
   [Action.sessionManage]: { admin: 'any' },
   [Action.careTeamManage]: { admin: 'any' },
+  [Action.clinicManage]: { admin: 'any' },
+  [Action.clinicList]: { provider: 'any', scheduler: 'any', admin: 'any', auditor: 'any', privacy_officer: 'any' },
   [Action.patientCreate]: { scheduler: 'any', provider: 'any' },
   [Action.patientList]: { scheduler: 'any', provider: 'any' },
   [Action.patientReadContact]: { scheduler: 'any', provider: 'careTeam' },

@@ -1,7 +1,8 @@
 /**
  * Appointments (the minimum the identity layer needs; the reminders issue extends them):
  * schedulers book for any provider; providers book for patients on their care team, as
- * themselves. Reading follows the policy: schedulers, the appointment's provider (or the
+ * themselves. An appointment may name the clinic (site) it takes place at; rescheduling can move
+ * it to another. Reading follows the policy: schedulers, the appointment's provider (or the
  * patient's care team), and the patient's own visit-scoped session.
  */
 import { createRoute, z } from '@hono/zod-openapi';
@@ -21,11 +22,19 @@ export interface AppointmentRouteDeps {
 }
 
 export const AppointmentSchema = z
-  .object({ id: z.string(), patientId: z.string(), providerId: z.string(), startsAt: z.string(), endsAt: z.string(), status: z.enum(['scheduled', 'cancelled', 'completed']) })
+  .object({
+    id: z.string(),
+    patientId: z.string(),
+    providerId: z.string(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    status: z.enum(['scheduled', 'cancelled', 'completed']),
+    clinicId: z.string().nullable().openapi({ description: 'The clinic (site) it takes place at; null for none.' }),
+  })
   .openapi('Appointment');
 
 export function appointmentView(a: Appointment): z.infer<typeof AppointmentSchema> {
-  return { id: a.id, patientId: a.patientId, providerId: a.providerId, startsAt: a.startsAt.toISOString(), endsAt: a.endsAt.toISOString(), status: a.status };
+  return { id: a.id, patientId: a.patientId, providerId: a.providerId, startsAt: a.startsAt.toISOString(), endsAt: a.endsAt.toISOString(), status: a.status, clinicId: a.clinicId };
 }
 
 export const appointmentResource = (a: Appointment) => ({ type: 'appointment', appointmentId: a.id, patientId: a.patientId, providerId: a.providerId }) as const;
@@ -33,14 +42,26 @@ export const appointmentResource = (a: Appointment) => ({ type: 'appointment', a
 const guarded = { security: [{ session: [] }], tags: ['appointments'] };
 const errors = guardedErrors;
 const params = z.object({ id: z.uuid() });
+const clinicField = (description: string) => z.uuid().nullable().optional().openapi({ description });
+const clinicRefused = '`malformed_json` or `validation_failed` (with `fields`; also when `clinicId` names an unknown or archived clinic)';
 
 const create = createRoute({
   ...guarded,
   method: 'post',
   path: '/appointments',
   summary: 'Book an appointment',
-  request: { body: jsonBody(z.strictObject({ patientId: z.uuid(), providerId: z.uuid(), startsAt: z.iso.datetime({ offset: true }), endsAt: z.iso.datetime({ offset: true }) })) },
-  responses: { 201: { description: 'Booked', content: { 'application/json': { schema: AppointmentSchema } } }, 409: errorResponse('`conflict`'), ...jsonBodyErrors, ...errors },
+  request: {
+    body: jsonBody(
+      z.strictObject({
+        patientId: z.uuid(),
+        providerId: z.uuid(),
+        startsAt: z.iso.datetime({ offset: true }),
+        endsAt: z.iso.datetime({ offset: true }),
+        clinicId: clinicField('A live (not archived) clinic the visit takes place at; omit or null for none.'),
+      }),
+    ),
+  },
+  responses: { 201: { description: 'Booked', content: { 'application/json': { schema: AppointmentSchema } } }, 409: errorResponse('`conflict`'), ...jsonBodyErrors, 400: errorResponse(clinicRefused), ...errors },
 });
 
 const read = createRoute({
@@ -76,9 +97,20 @@ const reschedule = createRoute({
   ...guarded,
   method: 'post',
   path: '/appointments/{id}/reschedule',
-  summary: 'Move an appointment (its visit links and pending reminders follow the new time)',
-  request: { params, body: jsonBody(z.strictObject({ startsAt: z.iso.datetime({ offset: true }), endsAt: z.iso.datetime({ offset: true }) })) },
-  responses: { 200: { description: 'Rescheduled', content: { 'application/json': { schema: AppointmentSchema } } }, 409: errorResponse('`conflict`: cancelled or completed'), ...jsonBodyErrors, ...errors },
+  summary: 'Move an appointment to a new time and, optionally, another clinic (its visit links and pending reminders follow)',
+  description:
+    'The times are always given (send the current ones to change only the clinic). `clinicId`: omit it to keep the clinic as it is; a clinic id moves the appointment there (a live clinic, as when booking); null takes it off any clinic.',
+  request: {
+    params,
+    body: jsonBody(
+      z.strictObject({
+        startsAt: z.iso.datetime({ offset: true }),
+        endsAt: z.iso.datetime({ offset: true }),
+        clinicId: clinicField('Omit to keep the current clinic; a live clinic id to move there; null for none.'),
+      }),
+    ),
+  },
+  responses: { 200: { description: 'Rescheduled', content: { 'application/json': { schema: AppointmentSchema } } }, 409: errorResponse('`conflict`: cancelled or completed'), ...jsonBodyErrors, 400: errorResponse(clinicRefused), ...errors },
 });
 
 export function appointmentRoutes(deps: AppointmentRouteDeps): RouteModule {
@@ -99,7 +131,10 @@ export function appointmentRoutes(deps: AppointmentRouteDeps): RouteModule {
       if (auth.principal.kind === 'staff' && auth.principal.role === 'provider' && body.providerId !== auth.principal.userId) {
         await access.deny(c, Action.appointmentCreate, { type: 'user', userId: body.providerId }, 'relationship');
       }
-      const created = await appointments.create({ patientId: body.patientId, providerId: body.providerId, startsAt: new Date(body.startsAt), endsAt: new Date(body.endsAt) }, auditContext(c));
+      const created = await appointments.create(
+        { patientId: body.patientId, providerId: body.providerId, startsAt: new Date(body.startsAt), endsAt: new Date(body.endsAt), clinicId: body.clinicId ?? null },
+        auditContext(c),
+      );
       return c.json(appointmentView(created), 201);
     });
 
@@ -125,7 +160,8 @@ export function appointmentRoutes(deps: AppointmentRouteDeps): RouteModule {
       const a = await load(c.req.valid('param').id);
       await access.authorize(c, Action.appointmentUpdate, appointmentResource(a));
       const body = c.req.valid('json');
-      return c.json(appointmentView(await appointments.reschedule(a.id, { startsAt: new Date(body.startsAt), endsAt: new Date(body.endsAt) }, auditContext(c))), 200);
+      const move = { startsAt: new Date(body.startsAt), endsAt: new Date(body.endsAt), ...(body.clinicId === undefined ? {} : { clinicId: body.clinicId }) };
+      return c.json(appointmentView(await appointments.reschedule(a.id, move, auditContext(c))), 200);
     });
 
     app.openapi({ ...cancel, ...mw }, async (c) => {

@@ -22,6 +22,16 @@ export async function insertStaff(sql: Sql, role: StaffRole, opts: { disabled?: 
   return id;
 }
 
+export async function insertClinic(sql: Sql, opts: { archived?: boolean } = {}): Promise<string> {
+  const id = randomUUID();
+  await sql.query(`INSERT INTO clinics (id, name, time_zone, archived_at) VALUES ($1, $2, 'America/Chicago', $3)`, [
+    id,
+    `Clinic ${randomBytes(6).toString('hex')}`,
+    opts.archived === true ? new Date() : null,
+  ]);
+  return id;
+}
+
 export async function markErased(sql: Sql, patientId: string): Promise<void> {
   await sql.query('DELETE FROM patient_keys WHERE patient_id = $1', [patientId]);
   await sql.query('UPDATE patients SET erased_at = now() WHERE id = $1', [patientId]);
