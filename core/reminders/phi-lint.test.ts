@@ -105,6 +105,10 @@ describe('PHI linter', () => {
     expect(rules('a note for lovelace-byron', names)).toEqual([LintRule.patientName]);
     expect(rules('Adapted for you, soon', names)).toEqual([]);
     expect(rules('Good news, Ada')).toEqual([]); // without the record, a bare first name is not detectable
+    // A full name is one finding; typographic apostrophes match typed ones.
+    expect(linter.lint('see you soon, ada  lovelace!', { patientNames: ['Ada', 'Lovelace'] }).map((f) => [f.rule, f.column, f.length])).toEqual([[LintRule.patientName, 15, 13]]);
+    expect(rules('for O’Brien, soon', ["O'Brien"])).toEqual([LintRule.patientName]);
+    expect(rules('for Brien, soon', ["O'Brien"])).toEqual([]);
   });
 
   it('takes a clinic vocabulary instead of, or on top of, the default', () => {

@@ -77,6 +77,31 @@ function originOf(candidate: string): string | null {
 /** Sentence punctuation right after a link belongs to the sentence, not the link. */
 const trimLink = (s: string): string => s.replace(/[.,;:!?)\]]+$/, '');
 
+/** A word: letters and digits, with inner apostrophes ("O’Brien"); compiled once. */
+const WORD_RE = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu;
+const normalizeWord = (w: string): string => w.toLowerCase().replaceAll('’', "'");
+
+/**
+ * Where the patient's names occur, as whole words in any case. Every name differs, so this is a
+ * set lookup over the text's words rather than a regular expression built per message (compiling
+ * one per send cost more than the rest of the lint). Neighbouring name words joined only by
+ * spaces or hyphens are one finding ("Lovelace-Byron", "Ada Lovelace").
+ */
+function nameSpans(text: string, patientNames: readonly string[]): Array<readonly [number, number]> {
+  const parts = new Set(patientNames.flatMap((n) => n.split(/[\s-]+/)).map((w) => normalizeWord(w.trim())).filter((w) => w.length >= 2));
+  if (parts.size === 0) return [];
+  const spans: Array<[number, number]> = [];
+  for (const m of text.matchAll(WORD_RE)) {
+    if (!parts.has(normalizeWord(m[0]))) continue;
+    const start = m.index;
+    const end = start + m[0].length;
+    const last = spans.at(-1);
+    if (last !== undefined && /^[\s-]+$/.test(text.slice(last[1], start))) last[1] = end;
+    else spans.push([start, end]);
+  }
+  return spans;
+}
+
 export function createPhiLinter(opts: PhiLintOptions): PhiLinter {
   const origins = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
   const phones = new Set((opts.allowedPhoneNumbers ?? []).map(normalizeDigits));
@@ -114,10 +139,10 @@ export function createPhiLinter(opts: PhiLintOptions): PhiLinter {
       for (const d of DETECTORS) {
         scan(d.re, (m) => (d.rule === LintRule.phoneNumber && phones.has(normalizeDigits(m)) ? 'allow' : { rule: d.rule, kind: d.describe(m) }));
       }
-      const names = (ctx.patientNames ?? []).flatMap((n) => [n, ...n.split(/[\s-]+/)]).map((n) => n.trim()).filter((n) => n.length >= 2);
-      if (names.length > 0) {
-        const nameRe = new RegExp(`${B_START}(?:${[...new Set(names)].sort((a, b) => b.length - a.length).map(termPattern).join('|')})${B_END}`, 'giu');
-        scan(nameRe, () => ({ rule: LintRule.patientName, kind: 'a name from the patient’s record' }));
+      for (const [start, end] of nameSpans(text, ctx.patientNames ?? [])) {
+        if (overlaps(start, end)) continue;
+        claimed.push([start, end]);
+        found.push({ rule: LintRule.patientName, kind: 'a name from the patient’s record', offset: start, length: end - start });
       }
       if (termRe !== null) {
         scan(termRe, (m) => {
