@@ -43,6 +43,14 @@ describe.each(ENGINES)('consent ledger (%s)', (kind) => {
     expect(first.record).toMatchObject({ recordedByType: 'user', recordedBy: staff.actorId, evidenceRef: 'form-7731' });
     expect(await ledger.currentFor(patientId, 'sms', 'appointment_reminders')).toEqual({ recordId: revoked.record.id, version: 2, state: 'revoked' });
     expect(await ledger.currentFor(patientId, 'email', 'appointment_reminders')).toBeNull();
+    // The batched form answers the same, in the order asked, null for unknown or never-consented.
+    const stranger = randomUUID();
+    expect(await ledger.currentForMany([stranger, patientId, patientId], 'sms', 'appointment_reminders')).toEqual([
+      null,
+      { recordId: revoked.record.id, version: 2, state: 'revoked' },
+      { recordId: revoked.record.id, version: 2, state: 'revoked' },
+    ]);
+    expect(await ledger.currentForMany([patientId], 'email', 'appointment_reminders')).toEqual([null]);
 
     const current = await ledger.current(patientId);
     expect(current.map((r) => [r.channel, r.purpose, r.version, r.state])).toEqual([

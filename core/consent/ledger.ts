@@ -88,6 +88,8 @@ export interface ConsentLedger {
   current(patientId: string): Promise<ConsentRecord[]>;
   /** The current state for one channel and purpose, or null when nothing was ever recorded (= no consent). */
   currentFor(patientId: string, channel: ConsentChannel, purpose: ConsentPurpose): Promise<CurrentConsent | null>;
+  /** `currentFor` for many patients at once (one query): answers in `patientIds` order. */
+  currentForMany(patientIds: readonly string[], channel: ConsentChannel, purpose: ConsentPurpose): Promise<(CurrentConsent | null)[]>;
   /** Every record, oldest first per channel × purpose. */
   history(patientId: string): Promise<ConsentRecord[]>;
 }
@@ -247,6 +249,20 @@ export function createConsentLedger(deps: { db: Db; audit: AuditLog }): ConsentL
         [patientId, channel, purpose],
       );
       return row === undefined ? null : { recordId: row.id, version: row.version, state: row.state };
+    },
+
+    async currentForMany(patientIds, channel, purpose) {
+      const wanted = [...new Set(patientIds.filter(isUuid))];
+      const rows =
+        wanted.length === 0
+          ? []
+          : await db.query<{ patient_id: string; id: string; version: number; state: ConsentState }>(
+              `SELECT DISTINCT ON (patient_id) patient_id, id, version, state FROM consent_records
+                WHERE patient_id = ANY($1::uuid[]) AND channel = $2 AND purpose = $3 ORDER BY patient_id, version DESC`,
+              [wanted, channel, purpose],
+            );
+      const byPatient = new Map(rows.map((r) => [r.patient_id, { recordId: r.id, version: r.version, state: r.state }]));
+      return patientIds.map((id) => byPatient.get(id) ?? null);
     },
 
     async history(patientId) {

@@ -25,3 +25,4 @@ export {
   type PatientStore,
   type UpdatableField,
 } from './store.ts';
+export { createRecipientReader, MAX_RECIPIENT_IDS, type RecipientLookup, type RecipientReader, type ReminderRecipient } from './recipients.ts';

@@ -84,3 +84,21 @@ export function testDbPerTest(kind: DbKind): (opts?: { migrated?: boolean }) => 
     return t;
   };
 }
+
+/** `db` with its statements counted (outside transactions), to check that callers batch their reads and writes. */
+export function countingDb(db: Db): { readonly db: Db; readonly statements: () => number } {
+  let statements = 0;
+  const counted = new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'query') {
+        return <R extends object>(text: string, params?: readonly unknown[]) => {
+          statements++;
+          return target.query<R>(text, params);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db: counted, statements: () => statements };
+}

@@ -10,13 +10,15 @@ import { createAuditLog } from '../../core/audit/index.ts';
 import { createCampaignStore } from '../../core/campaigns/store.ts';
 import { createConsentLedger } from '../../core/consent/index.ts';
 import { createMasterKeyring, createPatientCipher, generateMasterKey } from '../../core/crypto/index.ts';
-import { createPatientStore } from '../../core/patients/index.ts';
+import { createPatientStore, createRecipientReader } from '../../core/patients/index.ts';
 import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
 import { insertStaff, userCtx } from '../../core/appointments/test-fixtures/rows.ts';
 import { testDbPerTest } from '../../test/helpers/databases.ts';
+import { createDeliveryRows } from './delivery-rows.ts';
 import { reminderPorts } from './ports.ts';
 import { processDelivery, type OutgoingMessage, type ProcessorPorts } from './processor.ts';
+import { allPending } from '../../core/campaigns/test-fixtures/pending.ts';
 
 const open = testDbPerTest('pglite');
 // Monday 2031-03-03 15:00 UTC: 10:00 in New York, inside the sending window.
@@ -26,7 +28,8 @@ async function world() {
   const { db } = await open();
   const audit = createAuditLog(db);
   const keyring = createMasterKeyring(generateMasterKey());
-  const patients = createPatientStore({ db, audit, cipher: createPatientCipher({ db, keyring }) });
+  const cipher = createPatientCipher({ db, keyring });
+  const patients = createPatientStore({ db, audit, cipher });
   const ledger = createConsentLedger({ db, audit });
   const text = createReminderText({ clinicName: 'Riverside Health', portalUrl: 'https://portal.example.org' });
   const templates = createTemplateStore({ db, audit, text });
@@ -50,17 +53,17 @@ async function world() {
   const revoked = await patient('Grace', 'revoked');
   const never = await patient('Edsger', null);
   const { template } = await templates.save({ name: 'tomorrow-sms', channel: 'sms', body: 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}' }, ctx);
-  const { campaign, deliveries } = await campaigns.create(
+  const campaign = await campaigns.create(
     { channel: 'sms', purpose: 'appointment_reminders', templateId: template.id, templateVersion: template.version, selector: { kind: 'window', from: NOON, to: new Date(NOON.getTime() + 48 * 3_600_000) } },
     ctx,
   );
+  const deliveries = await allPending(campaigns, campaign.id);
   const sent: OutgoingMessage[] = [];
   let clock = NOON;
   let reconcileAnswer: string | null | undefined = null;
   const ports: ProcessorPorts = {
-    db,
-    audit,
-    ...reminderPorts({ ledger, patients, templates, timeWords: text.timeWords, now: () => clock }),
+    rows: createDeliveryRows({ db, audit }),
+    ...reminderPorts({ ledger, recipients: createRecipientReader({ db, cipher }), templates, timeWords: text.timeWords, now: () => clock }),
     send: (_channel, m) => {
       sent.push(m);
       return Promise.resolve({ providerMessageId: `SM${randomUUID().replaceAll('-', '')}` });

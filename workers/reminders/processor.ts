@@ -11,9 +11,8 @@
  * person to look at — and never blindly sent again.
  */
 import { createHash } from 'node:crypto';
-import { AuditAction, AuditOutcome, type AuditLog } from '../../core/audit/index.ts';
 import type { Channel, DeliveryState } from '../../core/campaigns/store.ts';
-import type { Db } from '../../core/db/types.ts';
+import type { DeliveryRow, DeliveryRows } from './delivery-rows.ts';
 import { nextSendTime, type SendingWindow } from './quiet-hours.ts';
 
 /** Why a delivery was skipped or failed (the `reason` column; a closed vocabulary). */
@@ -37,9 +36,11 @@ export interface ConsentNow {
   readonly granted: boolean;
 }
 
-export interface Contact {
+/** Who a reminder goes to: the one address it needs, the zone for quiet hours, and the names the lint must keep out. */
+export interface Recipient {
   readonly address: string;
   readonly timeZone: string;
+  readonly names: readonly string[];
 }
 
 export interface Rendered {
@@ -51,6 +52,8 @@ export interface Rendered {
 
 export interface OutgoingMessage {
   readonly deliveryId: string;
+  readonly campaignId: string;
+  readonly patientId: string;
   readonly to: string;
   readonly subject?: string;
   readonly text: string;
@@ -75,13 +78,13 @@ export class RetryableSendError extends Error {
 }
 
 export interface ProcessorPorts {
-  readonly db: Db;
-  readonly audit: AuditLog;
+  /** The delivery rows, batched across concurrent jobs (delivery-rows.ts). */
+  readonly rows: DeliveryRows;
   readonly consent: (patientId: string, channel: Channel, purpose: string) => Promise<ConsentNow | null>;
-  /** The decrypted address and the patient's time zone; null when the patient has none for this channel. */
-  readonly contact: (patientId: string, channel: Channel) => Promise<Contact | 'erased' | null>;
+  /** The decrypted address, time zone and names; null when the patient has no address for this channel. */
+  readonly recipient: (patientId: string, channel: Channel) => Promise<Recipient | 'erased' | null>;
   /** Renders and PHI-lints; throws `PhiLintRefusal` (any error with `phiLint: true`) when the text is refused. */
-  readonly render: (input: { templateId: string; version: number; channel: Channel; appointmentStartsAt: Date; timeZone: string; deliveryId: string; patientId: string }) => Promise<Rendered>;
+  readonly render: (input: { templateId: string; version: number; channel: Channel; appointmentStartsAt: Date; timeZone: string; patientNames: readonly string[] }) => Promise<Rendered>;
   readonly send: (channel: Channel, message: OutgoingMessage) => Promise<{ providerMessageId: string }>;
   /** An earlier attempt's provider message id, if the provider has one for this delivery; null = none found, undefined = cannot tell. */
   readonly reconcile: (channel: Channel, message: { deliveryId: string; to: string; since: Date }) => Promise<string | null | undefined>;
@@ -97,87 +100,39 @@ export type Outcome =
   /** Already finished by an earlier run: nothing done. */
   | { readonly kind: 'done'; readonly state: DeliveryState };
 
-interface Row {
-  campaign_id: string;
-  patient_id: string;
-  appointment_id: string;
-  channel: Channel;
-  state: DeliveryState;
-  send_started_at: Date | null;
-  campaign_status: string;
-  purpose: string;
-  template_id: string;
-  template_version: number;
-  appt_status: string;
-  starts_at: Date;
-}
-
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 export async function processDelivery(deliveryId: string, ports: ProcessorPorts): Promise<Outcome> {
-  const { db, audit } = ports;
+  const { rows } = ports;
   const now = (ports.now ?? (() => new Date()))();
-  const [row] = await db.query<Row>(
-    `SELECT d.campaign_id, d.patient_id, d.appointment_id, d.channel, d.state, d.send_started_at,
-            c.status AS campaign_status, c.purpose, c.template_id, c.template_version, a.status AS appt_status, a.starts_at
-       FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id JOIN appointments a ON a.id = d.appointment_id
-      WHERE d.id = $1`,
-    [deliveryId],
-  );
-  if (row === undefined) return { kind: 'done', state: 'skipped' };
+  const row = await rows.load(deliveryId);
+  if (row === null) return { kind: 'done', state: 'skipped' };
   if (row.state !== 'queued' && row.state !== 'sending') return { kind: 'done', state: row.state };
-  const base = { actorType: 'system', actorId: 'reminders', resourceType: 'delivery', resourceId: deliveryId, patientId: row.patient_id } as const;
-  const ids = { campaignId: row.campaign_id, channel: row.channel };
-
-  const finish = async (state: 'skipped' | 'failed', reason: string, extra: Record<string, string | number> = {}): Promise<void> => {
-    await db.transaction(async (tx) => {
-      const moved = await tx.query("UPDATE deliveries SET state = $2, reason = $3, updated_at = now() WHERE id = $1 AND state IN ('queued', 'sending') RETURNING 1", [deliveryId, state, reason]);
-      if (moved.length === 0) return;
-      await audit.append(
-        { ...base, action: state === 'skipped' ? AuditAction.reminderSkipped : AuditAction.reminderFailed, outcome: state === 'skipped' ? AuditOutcome.denied : AuditOutcome.failure, details: { ...ids, reason, ...extra } },
-        tx,
-      );
-    });
-  };
-  const recordSent = async (providerMessageId: string, extra: Record<string, string | number>): Promise<void> => {
-    await db.transaction(async (tx) => {
-      const moved = await tx.query("UPDATE deliveries SET state = 'sent', provider_message_id = $2, updated_at = now() WHERE id = $1 AND state = 'sending' RETURNING 1", [deliveryId, providerMessageId]);
-      if (moved.length === 0) return;
-      await audit.append({ ...base, action: AuditAction.reminderSent, outcome: AuditOutcome.success, details: { ...ids, providerMessageId, ...extra } }, tx);
-    });
-  };
+  const finish = (state: 'skipped' | 'failed', reason: string, details?: Record<string, string | number>): Promise<boolean> =>
+    rows.settle({ row, outcome: { state, reason }, ...(details === undefined ? {} : { details }) });
+  const recordSent = (providerMessageId: string, details: Record<string, string | number>): Promise<boolean> => rows.settle({ row, outcome: { state: 'sent', providerMessageId }, details });
 
   // An earlier attempt may have reached the provider: reconcile, never resend blindly.
   if (row.state === 'sending') {
-    const contact = await ports.contact(row.patient_id, row.channel);
-    const found = contact === null || contact === 'erased' ? undefined : await ports.reconcile(row.channel, { deliveryId, to: contact.address, since: row.send_started_at ?? now });
-    if (typeof found === 'string') {
-      await recordSent(found, { reconciled: 1 });
-      return { kind: 'sent', providerMessageId: found };
-    }
-    if (found === undefined) {
-      await finish('failed', FailReason.ambiguous);
-      return { kind: 'failed', reason: FailReason.ambiguous };
-    }
-    // The provider has nothing for it: the earlier attempt never got there. Send again below.
-    await db.query("UPDATE deliveries SET state = 'queued', updated_at = now() WHERE id = $1 AND state = 'sending'", [deliveryId]);
+    const resolved = await reconcileEarlier(row, ports, now);
+    if (resolved !== undefined) return resolved;
   }
 
   const skip = async (reason: SkipReason): Promise<Outcome> => {
     await finish('skipped', reason);
     return { kind: 'skipped', reason };
   };
-  if (row.campaign_status === 'cancelled') return skip(SkipReason.campaignCancelled);
-  if (row.appt_status === 'cancelled') return skip(SkipReason.appointmentCancelled);
-  if (row.appt_status !== 'scheduled' || row.starts_at.getTime() <= now.getTime()) return skip(SkipReason.appointmentStarted);
-  const consent = await ports.consent(row.patient_id, row.channel, row.purpose);
+  if (row.campaignStatus === 'cancelled') return skip(SkipReason.campaignCancelled);
+  if (row.appointmentStatus === 'cancelled') return skip(SkipReason.appointmentCancelled);
+  if (row.appointmentStatus !== 'scheduled' || row.startsAt.getTime() <= now.getTime()) return skip(SkipReason.appointmentStarted);
+  const consent = await ports.consent(row.patientId, row.channel, row.purpose);
   if (consent === null) return skip(SkipReason.noConsent);
   if (!consent.granted) return skip(SkipReason.consentRevoked);
-  const contact = await ports.contact(row.patient_id, row.channel);
-  if (contact === 'erased') return skip(SkipReason.patientErased);
-  if (contact === null) return skip(SkipReason.noContact);
-  if (row.campaign_status === 'paused') return { kind: 'delayed', until: new Date(now.getTime() + 60_000) };
-  const at = nextSendTime(now, contact.timeZone, ports.window);
+  const to = await ports.recipient(row.patientId, row.channel);
+  if (to === 'erased') return skip(SkipReason.patientErased);
+  if (to === null) return skip(SkipReason.noContact);
+  if (row.campaignStatus === 'paused') return { kind: 'delayed', until: new Date(now.getTime() + 60_000) };
+  const at = nextSendTime(now, to.timeZone, ports.window);
   if (at.getTime() > now.getTime()) {
     // Delayed past the appointment's start: it expires then (skipped as appointment_started).
     return { kind: 'delayed', until: at };
@@ -185,15 +140,7 @@ export async function processDelivery(deliveryId: string, ports: ProcessorPorts)
 
   let rendered: Rendered;
   try {
-    rendered = await ports.render({
-      templateId: row.template_id,
-      version: row.template_version,
-      channel: row.channel,
-      appointmentStartsAt: row.starts_at,
-      timeZone: contact.timeZone,
-      deliveryId,
-      patientId: row.patient_id,
-    });
+    rendered = await ports.render({ templateId: row.templateId, version: row.templateVersion, channel: row.channel, appointmentStartsAt: row.startsAt, timeZone: to.timeZone, patientNames: to.names });
   } catch (err) {
     if (typeof err === 'object' && err !== null && (err as { phiLint?: unknown }).phiLint === true) return skip(SkipReason.phiLint);
     throw err;
@@ -201,16 +148,11 @@ export async function processDelivery(deliveryId: string, ports: ProcessorPorts)
   const bodyHash = sha256(`${rendered.subject ?? ''}\n${rendered.text}`);
 
   // The idempotency record, committed before the provider is called.
-  const claimed = await db.query(
-    `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, send_started_at = $2, consent_record_id = $3, consent_version = $4,
-            template_hash = $5, body_hash = $6, updated_at = now()
-      WHERE id = $1 AND state = 'queued' RETURNING 1`,
-    [deliveryId, now, consent.recordId, consent.version, rendered.templateHash, bodyHash],
-  );
-  if (claimed.length === 0) return { kind: 'done', state: 'sending' };
   const evidence = { consentRecordId: consent.recordId, consentVersion: consent.version, templateHash: rendered.templateHash, bodyHash };
+  if (!(await rows.claim(deliveryId, { at: now, ...evidence }))) return { kind: 'done', state: 'sending' };
   try {
-    const { providerMessageId } = await ports.send(row.channel, { deliveryId, to: contact.address, ...(rendered.subject === undefined ? {} : { subject: rendered.subject }), text: rendered.text });
+    const message = { deliveryId, campaignId: row.campaignId, patientId: row.patientId, to: to.address, ...(rendered.subject === undefined ? {} : { subject: rendered.subject }), text: rendered.text };
+    const { providerMessageId } = await ports.send(row.channel, message);
     await recordSent(providerMessageId, evidence);
     return { kind: 'sent', providerMessageId };
   } catch (err) {
@@ -218,12 +160,29 @@ export async function processDelivery(deliveryId: string, ports: ProcessorPorts)
       await finish('failed', FailReason.permanent, { ...evidence, providerCode: err.code });
       throw err;
     }
-    if (err instanceof RetryableSendError) {
-      // The provider certainly did not take it: back to queued for the retry.
-      await db.query("UPDATE deliveries SET state = 'queued', updated_at = now() WHERE id = $1 AND state = 'sending'", [deliveryId]);
-      throw err;
-    }
+    // The provider certainly did not take it: back to queued for the retry.
+    if (err instanceof RetryableSendError) await rows.requeue(deliveryId);
     // Anything else may or may not have reached the provider: leave `sending` for reconciliation.
     throw err;
   }
+}
+
+/**
+ * A row found in `sending`: ask the provider whether the earlier attempt got there. Resolves to
+ * the outcome when that settles it, or undefined when the provider has nothing (the row is back
+ * to `queued` and is sent as if for the first time).
+ */
+async function reconcileEarlier(row: DeliveryRow, ports: ProcessorPorts, now: Date): Promise<Outcome | undefined> {
+  const to = await ports.recipient(row.patientId, row.channel);
+  const found = to === null || to === 'erased' ? undefined : await ports.reconcile(row.channel, { deliveryId: row.id, to: to.address, since: row.sendStartedAt ?? now });
+  if (typeof found === 'string') {
+    await ports.rows.settle({ row, outcome: { state: 'sent', providerMessageId: found }, details: { reconciled: 1 } });
+    return { kind: 'sent', providerMessageId: found };
+  }
+  if (found === undefined) {
+    await ports.rows.settle({ row, outcome: { state: 'failed', reason: FailReason.ambiguous } });
+    return { kind: 'failed', reason: FailReason.ambiguous };
+  }
+  await ports.rows.requeue(row.id);
+  return undefined;
 }
