@@ -9,7 +9,9 @@ import { createKeyDirectory } from './keys/key-directory.ts';
 import { keyRoutes } from './keys/key-routes.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
 import type { MediaService } from '../media/index.ts';
-import { reminderQueue } from '../core/campaigns/queue.ts';
+import { reminderQueues } from '../core/campaigns/queue.ts';
+import { createClinicStore } from '../core/clinics/store.ts';
+import { clinicRoutes } from './clinics/clinic-routes.ts';
 import { createCampaignStore } from '../core/campaigns/store.ts';
 import { createTemplateStore } from '../core/reminders/templates.ts';
 import { campaignRoutes } from './campaigns/campaign-routes.ts';
@@ -33,7 +35,7 @@ export type FeatureDeps = IdentityDeps & {
   readonly media?: MediaService;
   /** The built browser pages (web-client/dist): served under /visit/, /provider/ and /assets/ when given. */
   readonly webDistDir?: string;
-  /** BullMQ key prefix of the reminder queue (tests isolate themselves with their own). Default `{th}`. */
+  /** BullMQ key prefix of the reminder queues (tests isolate themselves with their own). Default `{th}`. */
   readonly bullPrefix?: string;
 };
 
@@ -94,7 +96,7 @@ export function createFeatures(deps: FeatureDeps): Features {
   const text = lazyReminderText(config, deps.listenUrl);
   const templates = createTemplateStore({ db, audit, text });
   const campaigns = createCampaignStore({ db, audit });
-  const queue = reminderQueue(redis, deps.bullPrefix ?? config.queuePrefix);
+  const queues = reminderQueues(redis, deps.bullPrefix ?? config.queuePrefix);
   registerProgressFeed({ hub, campaigns, access: identity.access, log });
   const ledger = createConsentLedger({ db, audit });
   const publicOrigin = (): string => new URL(config.publicUrl ?? deps.listenUrl()).origin;
@@ -111,11 +113,12 @@ export function createFeatures(deps: FeatureDeps): Features {
   ];
   const routes: RouteModule[] = [
     ...identity.routes,
+    clinicRoutes({ clinics: createClinicStore({ db, audit }), sessionMw: identity.sessionMw, access: identity.access }),
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
     ...messaging.routes,
     ...consent,
     templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
-    campaignRoutes({ campaigns, queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
+    campaignRoutes({ campaigns, queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
     ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),
   ];
 
@@ -135,7 +138,7 @@ export function createFeatures(deps: FeatureDeps): Features {
         unsubscribeVideo?.();
         await video?.close();
         await hub.close();
-        await queue.close();
+        await queues.close();
         await messaging.close();
         await identity.sessions.close();
       })();

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createAuditLog } from '../../core/audit/index.ts';
 import { listDeadLetters, replayDeadLetters } from '../../core/campaigns/dead-letters.ts';
-import { reminderQueue } from '../../core/campaigns/queue.ts';
+import { reminderQueues } from '../../core/campaigns/queue.ts';
 import { loadConfig } from '../../core/config/load.ts';
 import { openDatabase } from '../../core/db/open.ts';
 import { StartupError } from '../../core/errors.ts';
@@ -63,13 +63,13 @@ Exit codes: 0 done (prints how many), 2 configuration or usage problem.`,
       if (cfg.redisUrl === undefined) throw new StartupError('replay needs REDIS_URL (the Redis the workers use)');
       const db = await openDatabase(cfg, 'telehealth-cli');
       const redis = await connectRedis(cfg.redisUrl);
-      const queue = reminderQueue(redis, cfg.queuePrefix);
+      const queues = reminderQueues(redis, cfg.queuePrefix);
       try {
-        const n = await replayDeadLetters({ db, audit: createAuditLog(db), queue }, campaignId !== undefined ? { campaignId } : { deliveryIds }, { actorType: 'system', actorId: 'cli' });
+        const n = await replayDeadLetters({ db, audit: createAuditLog(db), queues }, campaignId !== undefined ? { campaignId } : { deliveryIds }, { actorType: 'system', actorId: 'cli' });
         ctx.stdout.write(`${n} deliveries queued again\n`);
         return 0;
       } finally {
-        await queue.close();
+        await queues.close();
         await redis.quit();
         await db.close();
       }

@@ -5,8 +5,9 @@ import { createAuditLog } from '../audit/index.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { testDbPerTest } from '../../test/helpers/databases.ts';
 import { listDeadLetters, replayDeadLetters } from './dead-letters.ts';
-import { jobIdFor, reminderQueue } from './queue.ts';
+import { jobIdFor, reminderQueues } from './queue.ts';
 import { createCampaignStore } from './store.ts';
+import { allPending } from './test-fixtures/pending.ts';
 
 describe('reminder dead letters', () => {
   const open = testDbPerTest('pglite');
@@ -15,7 +16,8 @@ describe('reminder dead letters', () => {
     const { db } = await open();
     const audit = createAuditLog(db);
     const redis = await connectRedis(inject('redisUrl'));
-    const queue = reminderQueue(redis, `{dl-${randomUUID().slice(0, 8)}}`);
+    const queues = reminderQueues(redis, `{dl-${randomUUID().slice(0, 8)}}`);
+    const queue = queues.of('sms');
     try {
       const scheduler = await insertStaff(db, 'scheduler');
       const provider = await insertStaff(db, 'provider');
@@ -27,12 +29,13 @@ describe('reminder dead letters', () => {
         ids.push(a);
       }
       const campaigns = createCampaignStore({ db, audit });
-      const { campaign, deliveries } = await campaigns.create({ channel: 'sms', purpose: 'appointment_reminders', templateId: randomUUID(), templateVersion: 1, selector: { kind: 'appointments', appointmentIds: ids } }, userCtx(scheduler));
+      const campaign = await campaigns.create({ channel: 'sms', purpose: 'appointment_reminders', templateId: randomUUID(), templateVersion: 1, selector: { kind: 'appointments', appointmentIds: ids } }, userCtx(scheduler));
+      const deliveries = await allPending(campaigns, campaign.id);
       const [dead, fine] = deliveries;
       await db.query("UPDATE deliveries SET state = 'failed', reason = 'ambiguous_outcome' WHERE id = $1", [dead?.id]);
       expect((await listDeadLetters(db, campaign.id)).map((d) => [d.deliveryId, d.reason])).toEqual([[dead?.id, 'ambiguous_outcome']]);
 
-      expect(await replayDeadLetters({ db, audit, queue }, { campaignId: campaign.id }, userCtx(scheduler))).toBe(1);
+      expect(await replayDeadLetters({ db, audit, queues }, { campaignId: campaign.id }, userCtx(scheduler))).toBe(1);
       expect(await listDeadLetters(db, campaign.id)).toEqual([]);
       const [row] = await db.query<{ state: string }>('SELECT state FROM deliveries WHERE id = $1', [dead?.id]);
       expect(row?.state).toBe('queued');
@@ -40,10 +43,10 @@ describe('reminder dead letters', () => {
       expect(await queue.getJob(jobIdFor(fine?.id ?? ''))).toBeUndefined();
       expect(await db.query("SELECT 1 FROM audit_log WHERE action = 'reminder.replay'")).toHaveLength(1);
       // Replaying again finds nothing to do.
-      expect(await replayDeadLetters({ db, audit, queue }, { campaignId: campaign.id }, userCtx(scheduler))).toBe(0);
+      expect(await replayDeadLetters({ db, audit, queues }, { campaignId: campaign.id }, userCtx(scheduler))).toBe(0);
     } finally {
       await queue.obliterate({ force: true });
-      await queue.close();
+      await queues.close();
       redis.disconnect();
     }
   });

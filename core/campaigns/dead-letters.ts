@@ -8,8 +8,8 @@
  */
 import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditLog } from '../audit/index.ts';
 import type { Db } from '../db/types.ts';
-import { JOB_OPTIONS, jobIdFor, type DeliveryJob } from './queue.ts';
-import type { Queue } from 'bullmq';
+import { JOB_OPTIONS, jobIdFor, type ReminderQueues } from './queue.ts';
+import type { Channel } from './store.ts';
 
 export interface DeadLetter {
   readonly deliveryId: string;
@@ -30,13 +30,13 @@ export async function listDeadLetters(db: Db, campaignId?: string, limit = 500):
 }
 
 /** Re-queues failed deliveries (all of a campaign's, or the given ids); returns how many. */
-export async function replayDeadLetters(deps: { db: Db; audit: AuditLog; queue: Queue<DeliveryJob> }, sel: { campaignId?: string; deliveryIds?: readonly string[] }, ctx: AuditActor): Promise<number> {
+export async function replayDeadLetters(deps: { db: Db; audit: AuditLog; queues: ReminderQueues }, sel: { campaignId?: string; deliveryIds?: readonly string[] }, ctx: AuditActor): Promise<number> {
   const ids = sel.deliveryIds ?? (await listDeadLetters(deps.db, sel.campaignId, 100_000)).map((d) => d.deliveryId);
   let n = 0;
   for (const id of ids) {
     const moved = await deps.db.transaction(async (tx) => {
-      const [row] = await tx.query<{ campaign_id: string; patient_id: string }>(
-        "UPDATE deliveries SET state = 'queued', reason = NULL, updated_at = now() WHERE id = $1 AND state = 'failed' RETURNING campaign_id, patient_id",
+      const [row] = await tx.query<{ campaign_id: string; patient_id: string; channel: Channel }>(
+        "UPDATE deliveries SET state = 'queued', reason = NULL, updated_at = now() WHERE id = $1 AND state = 'failed' RETURNING campaign_id, patient_id, channel",
         [id],
       );
       if (row === undefined) return undefined;
@@ -44,12 +44,13 @@ export async function replayDeadLetters(deps: { db: Db; audit: AuditLog; queue: 
         { ...actorFields(ctx), action: AuditAction.reminderReplay, resourceType: 'delivery', resourceId: id, patientId: row.patient_id, outcome: AuditOutcome.success, details: { campaignId: row.campaign_id } },
         tx,
       );
-      return row.campaign_id;
+      return row;
     });
     if (moved === undefined) continue;
-    const job = await deps.queue.getJob(jobIdFor(id));
+    const queue = deps.queues.of(moved.channel);
+    const job = await queue.getJob(jobIdFor(id));
     if (job !== undefined && (await job.isFailed())) await job.retry('failed');
-    else if (job === undefined) await deps.queue.add('remind', { deliveryId: id, campaignId: moved }, { ...JOB_OPTIONS, jobId: jobIdFor(id) });
+    else if (job === undefined) await queue.add('remind', { deliveryId: id, campaignId: moved.campaign_id }, { ...JOB_OPTIONS, jobId: jobIdFor(id) });
     n++;
   }
   return n;

@@ -3,12 +3,14 @@
  * campaign picks its appointments (a time window, optionally one provider's, or an explicit
  * list), keeps scheduled ones, and writes one delivery row per (patient, channel) — the first
  * appointment a patient has in the selection — in the same transaction as the audit record.
- * Rows are written in multi-row batches so a 100,000-recipient campaign is a few hundred
- * statements, not 100,000. Progress is a count by state and reason. Ids only in the audit.
+ * The selection and the rows stay inside the database (one INSERT … SELECT), and enqueueing reads
+ * them back in pages by id, so a 100,000-recipient campaign is a handful of statements and never
+ * a 100,000-element list in the gateway. Progress is a count by state and reason. Ids only in
+ * the audit.
  */
 import { randomUUID } from 'node:crypto';
 import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditLog } from '../audit/index.ts';
-import type { Db, Sql } from '../db/types.ts';
+import type { Db } from '../db/types.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 
 export const Channel = { sms: 'sms', email: 'email' } as const;
@@ -27,7 +29,8 @@ export const DeliveryState = {
 export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
 
 export type Selector =
-  | { readonly kind: 'window'; readonly from: Date; readonly to: Date; readonly providerId?: string }
+  /** Appointments starting in [from, to), optionally only one provider's and/or one clinic's. */
+  | { readonly kind: 'window'; readonly from: Date; readonly to: Date; readonly providerId?: string; readonly clinicId?: string }
   | { readonly kind: 'appointments'; readonly appointmentIds: readonly string[] };
 
 export interface CampaignInput {
@@ -64,7 +67,7 @@ export interface Progress {
   readonly reasons: Readonly<Record<string, number>>;
 }
 
-export const CAMPAIGN_LIMITS = { maxRecipients: 200_000, maxWindowMs: 92 * 86_400_000, maxExplicit: 10_000, insertBatch: 1_000 } as const;
+export const CAMPAIGN_LIMITS = { maxRecipients: 200_000, maxWindowMs: 92 * 86_400_000, maxExplicit: 10_000, pageSize: 1_000 } as const;
 
 interface CampaignRow {
   id: string;
@@ -88,37 +91,47 @@ const toCampaign = (r: CampaignRow): Campaign => ({
   createdAt: r.created_at,
 });
 
-async function targets(tx: Sql, s: Selector): Promise<{ patient_id: string; appointment_id: string }[]> {
-  // The earliest scheduled appointment per patient in the selection.
+/** The selection as SQL: the earliest scheduled appointment per patient in it (validated first). */
+function targets(s: Selector): { readonly sql: string; readonly params: unknown[] } {
   if (s.kind === 'window') {
     if (!(s.to.getTime() > s.from.getTime()) || s.to.getTime() - s.from.getTime() > CAMPAIGN_LIMITS.maxWindowMs) {
       throw new AppError(400, ErrorCode.validation, `the window must end after it starts and span at most ${CAMPAIGN_LIMITS.maxWindowMs / 86_400_000} days`);
     }
-    return tx.query(
-      `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
-        WHERE status = 'scheduled' AND starts_at >= $1 AND starts_at < $2 AND ($3::uuid IS NULL OR provider_id = $3)
-        ORDER BY patient_id, starts_at, id`,
-      [s.from, s.to, s.providerId ?? null],
-    );
+    return {
+      sql: `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
+             WHERE status = 'scheduled' AND starts_at >= $1 AND starts_at < $2 AND ($3::uuid IS NULL OR provider_id = $3)
+               AND ($4::uuid IS NULL OR clinic_id = $4)
+             ORDER BY patient_id, starts_at, id`,
+      params: [s.from, s.to, s.providerId ?? null, s.clinicId ?? null],
+    };
   }
   if (s.appointmentIds.length === 0 || s.appointmentIds.length > CAMPAIGN_LIMITS.maxExplicit) {
     throw new AppError(400, ErrorCode.validation, `list between 1 and ${CAMPAIGN_LIMITS.maxExplicit} appointments`);
   }
-  return tx.query(
-    `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
-      WHERE status = 'scheduled' AND id = ANY($1::uuid[]) ORDER BY patient_id, starts_at, id`,
-    [s.appointmentIds],
-  );
+  return {
+    sql: `SELECT DISTINCT ON (patient_id) patient_id, id AS appointment_id FROM appointments
+           WHERE status = 'scheduled' AND id = ANY($1::uuid[]) ORDER BY patient_id, starts_at, id`,
+    params: [s.appointmentIds],
+  };
 }
 
 export interface CampaignStore {
-  create(input: CampaignInput, ctx: AuditActor): Promise<{ campaign: Campaign; deliveries: NewDelivery[] }>;
+  /**
+   * Selects the recipients and writes the campaign and one `queued` delivery per recipient in one
+   * transaction, inside the database (no recipient list passes through this process, so a
+   * 200,000-recipient campaign costs no more memory here than a small one). Enqueue with
+   * `pendingPages`. 400 when the selection is invalid or too large.
+   */
+  create(input: CampaignInput, ctx: AuditActor): Promise<Campaign>;
   get(id: string): Promise<Campaign | null>;
   progress(id: string): Promise<Progress | null>;
   /** Pause, resume or cancel; audited. 409 when the change makes no sense (resume a cancelled one). */
   setStatus(id: string, status: 'running' | 'paused' | 'cancelled', ctx: AuditActor): Promise<Campaign>;
-  /** Deliveries still to be worked on (queued, or sending and waiting for reconciliation). */
-  pending(id: string): Promise<NewDelivery[]>;
+  /**
+   * Deliveries still to be worked on (queued, or sending and waiting for reconciliation), in pages
+   * of at most `pageSize` by id, for enqueueing (a job per delivery; adding one twice adds nothing).
+   */
+  pendingPages(id: string, pageSize?: number): AsyncIterable<NewDelivery[]>;
 }
 
 export function createCampaignStore(deps: { readonly db: Db; readonly audit: AuditLog }): CampaignStore {
@@ -134,23 +147,25 @@ export function createCampaignStore(deps: { readonly db: Db; readonly audit: Aud
     async create(input, ctx) {
       const createdBy = ctx.actorId;
       if (typeof createdBy !== 'string') throw new TypeError('a campaign needs a user actor');
+      const selection = targets(input.selector);
       return db.transaction(async (tx) => {
-        const rows = await targets(tx, input.selector);
-        if (rows.length > CAMPAIGN_LIMITS.maxRecipients) throw new AppError(400, ErrorCode.validation, `at most ${CAMPAIGN_LIMITS.maxRecipients} recipients per campaign`);
         const id = randomUUID();
         await tx.query(
-          'INSERT INTO campaigns (id, channel, purpose, template_id, template_version, created_by, total) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [id, input.channel, input.purpose, input.templateId, input.templateVersion, createdBy, rows.length],
+          'INSERT INTO campaigns (id, channel, purpose, template_id, template_version, created_by, total) VALUES ($1, $2, $3, $4, $5, $6, 0)',
+          [id, input.channel, input.purpose, input.templateId, input.templateVersion, createdBy],
         );
-        const deliveries: NewDelivery[] = rows.map((r) => ({ id: randomUUID(), patientId: r.patient_id }));
-        for (let i = 0; i < rows.length; i += CAMPAIGN_LIMITS.insertBatch) {
-          const chunk = rows.slice(i, i + CAMPAIGN_LIMITS.insertBatch);
-          await tx.query(
-            `INSERT INTO deliveries (id, campaign_id, patient_id, appointment_id, channel)
-             SELECT d, $1, p, a, $2 FROM unnest($3::uuid[], $4::uuid[], $5::uuid[]) AS t(d, p, a)`,
-            [id, input.channel, deliveries.slice(i, i + chunk.length).map((d) => d.id), chunk.map((r) => r.patient_id), chunk.map((r) => r.appointment_id)],
-          );
-        }
+        const k = selection.params.length;
+        const [counted] = await tx.query<{ n: number }>(
+          `WITH selected AS (${selection.sql}),
+                inserted AS (INSERT INTO deliveries (id, campaign_id, patient_id, appointment_id, channel)
+                             SELECT gen_random_uuid(), $${k + 1}, patient_id, appointment_id, $${k + 2} FROM selected RETURNING 1)
+           SELECT count(*)::int AS n FROM inserted`,
+          [...selection.params, id, input.channel],
+        );
+        const total = counted?.n ?? 0;
+        // Thrown inside the transaction: the rows just written roll back with it.
+        if (total > CAMPAIGN_LIMITS.maxRecipients) throw new AppError(400, ErrorCode.validation, `at most ${CAMPAIGN_LIMITS.maxRecipients} recipients per campaign`);
+        await tx.query('UPDATE campaigns SET total = $2 WHERE id = $1', [id, total]);
         await audit.append(
           {
             ...actorFields(ctx),
@@ -158,13 +173,13 @@ export function createCampaignStore(deps: { readonly db: Db; readonly audit: Aud
             resourceType: 'campaign',
             resourceId: id,
             outcome: AuditOutcome.success,
-            details: { channel: input.channel, purpose: input.purpose, templateId: input.templateId, templateVersion: input.templateVersion, recipients: rows.length },
+            details: { channel: input.channel, purpose: input.purpose, templateId: input.templateId, templateVersion: input.templateVersion, recipients: total },
           },
           tx,
         );
         const [row] = await tx.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
         if (row === undefined) throw new Error('campaign vanished inside its own transaction');
-        return { campaign: toCampaign(row), deliveries };
+        return toCampaign(row);
       });
     },
 
@@ -189,9 +204,10 @@ export function createCampaignStore(deps: { readonly db: Db; readonly audit: Aud
         const [r] = await tx.query<{ status: CampaignStatus }>('SELECT status FROM campaigns WHERE id = $1 FOR UPDATE', [id]);
         if (r === undefined) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
         if (r.status === status) {
-          const same = await get(id);
-          if (same === null) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
-          return same;
+          // Inside the transaction: on PGlite a read outside it would wait for it (a deadlock).
+          const [same] = await tx.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
+          if (same === undefined) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
+          return toCampaign(same);
         }
         if (r.status === 'cancelled' || r.status === 'completed') throw new AppError(409, ErrorCode.conflict, `The campaign is ${r.status}; it cannot change any more`);
         await tx.query('UPDATE campaigns SET status = $2 WHERE id = $1', [id, status]);
@@ -203,9 +219,18 @@ export function createCampaignStore(deps: { readonly db: Db; readonly audit: Aud
       });
     },
 
-    async pending(id) {
-      const rows = await db.query<{ id: string; patient_id: string }>("SELECT id, patient_id FROM deliveries WHERE campaign_id = $1 AND state IN ('queued', 'sending') ORDER BY id", [id]);
-      return rows.map((r) => ({ id: r.id, patientId: r.patient_id }));
+    async *pendingPages(id, pageSize = CAMPAIGN_LIMITS.pageSize) {
+      let after = '00000000-0000-0000-0000-000000000000';
+      for (;;) {
+        const rows = await db.query<{ id: string; patient_id: string }>(
+          "SELECT id, patient_id FROM deliveries WHERE campaign_id = $1 AND id > $2 AND state IN ('queued', 'sending') ORDER BY id LIMIT $3",
+          [id, after, pageSize],
+        );
+        if (rows.length > 0) yield rows.map((r) => ({ id: r.id, patientId: r.patient_id }));
+        const last = rows.at(-1);
+        if (last === undefined || rows.length < pageSize) return;
+        after = last.id;
+      }
     },
   };
 }

@@ -16,8 +16,7 @@ import { testDevice } from '../keys/test-keys.ts';
 import { createMessaging, type Messaging } from '../messaging/index.ts';
 import { identityHarness, type SeededStaff } from '../testing/identity-harness.ts';
 import { createWsHub } from '../ws/ws-hub.ts';
-import type { Queue } from 'bullmq';
-import { reminderQueue, type DeliveryJob } from '../../core/campaigns/queue.ts';
+import { reminderQueues, type ReminderQueues } from '../../core/campaigns/queue.ts';
 import { createCampaignStore } from '../../core/campaigns/store.ts';
 import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
@@ -25,6 +24,8 @@ import { campaignRoutes } from '../campaigns/campaign-routes.ts';
 import { templateRoutes } from '../reminders/template-routes.ts';
 import { createConsentLedger } from '../../core/consent/index.ts';
 import { consentRoutes } from '../consent/consent-routes.ts';
+import { createClinicStore, type ClinicStore } from '../../core/clinics/store.ts';
+import { clinicRoutes } from '../clinics/clinic-routes.ts';
 
 const SUBJECTS = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer', 'patient_visit', 'patient_messaging'] as const;
 type Subject = (typeof SUBJECTS)[number];
@@ -45,6 +46,7 @@ interface World {
   /** P's and Q's patient principals (users.id): messaging recipients. */
   PU: string;
   QU: string;
+  clinics: ClinicStore;
 }
 
 interface Req {
@@ -73,6 +75,7 @@ const MESSAGING = ['provider', 'patient_messaging'] as const;
 const SEND = { senderDevice: 1, messages: [{ deviceId: 1, registrationId: 1, type: 2, content: 'AAAA' }] };
 const path = (p: string, body?: unknown) => () => ({ path: p, ...(body === undefined ? {} : { body }) });
 const freshStaff = async (w: World) => (await w.h.seedStaff('scheduler')).id;
+const freshClinic = async (w: World) => (await w.clinics.create({ name: `Clinic ${randomUUID()}`, timeZone: 'America/Chicago' }, { actorType: 'system', actorId: 'test' })).id;
 const freshAppointment = async (w: World, patient: 'P' | 'Q') => (patient === 'P' ? await w.h.seedAppointment(w.P, w.provider.id) : await w.h.seedAppointment(w.Q, w.otherProvider.id)).id;
 
 const CASES: readonly Case[] = [
@@ -94,6 +97,10 @@ const CASES: readonly Case[] = [
   { route: 'DELETE /admin/sessions/{id}', allowed: ['admin'], request: async (w) => ({ path: `/admin/sessions/${(await w.h.staffSession(w.otherProvider)).session.id}` }) },
   { route: 'PUT /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${w.Q}` }) },
   { route: 'DELETE /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: async (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${await w.h.seedPatient()}` }) },
+
+  { route: 'POST /clinics', allowed: ['admin'], request: () => ({ path: '/clinics', body: { name: `Clinic ${randomUUID()}`, timeZone: 'America/Chicago' } }) },
+  { route: 'GET /clinics', allowed: STAFF, request: path('/clinics') },
+  { route: 'POST /clinics/{id}/archive', allowed: ['admin'], request: async (w) => ({ path: `/clinics/${await freshClinic(w)}/archive` }) },
 
   { route: 'POST /patients', allowed: ['provider', 'scheduler'], request: path('/patients', { givenName: 'Grace', familyName: 'Hopper', timeZone: 'UTC' }) },
   { route: 'GET /patients', allowed: ['provider', 'scheduler'], request: path('/patients') },
@@ -197,7 +204,8 @@ describe('route × role matrix', () => {
   let redis: Redis;
   let w: World;
   let messaging: Messaging | undefined;
-  let queue: Queue<DeliveryJob> | undefined;
+  let queues: ReminderQueues | undefined;
+  let clinics: ClinicStore | undefined;
   const tokens = new Map<Subject, () => Promise<string>>();
 
   beforeAll(async () => {
@@ -212,12 +220,14 @@ describe('route × role matrix', () => {
         messaging = createMessaging({ config, db: t.db, redis, audit, log, access: identity.access, sessionMw: identity.sessionMw, hub, keyPrefix: `matrix-${randomUUID()}:` });
         const text = createReminderText({ clinicName: 'Riverside Health', portalUrl: 'http://127.0.0.1:8080' });
         const templates = createTemplateStore({ db: t.db, audit, text });
-        queue = reminderQueue(redis, `{matrix-${randomUUID()}}`);
+        queues = reminderQueues(redis, `{matrix-${randomUUID()}}`);
         const reminders = [
           templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
-          campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queue, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
+          campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
         ];
         reminders.push(consentRoutes({ ledger: createConsentLedger({ db: t.db, audit }), sessionMw: identity.sessionMw, access: identity.access }));
+        clinics = createClinicStore({ db: t.db, audit });
+        reminders.push(clinicRoutes({ clinics, sessionMw: identity.sessionMw, access: identity.access }));
         return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
       },
     });
@@ -231,7 +241,8 @@ describe('route × role matrix', () => {
     const AQ = (await h.seedAppointment(Q, otherProvider.id)).id;
     const PU = (await ensurePatientPrincipal(t.db, P)).id;
     const QU = (await ensurePatientPrincipal(t.db, Q)).id;
-    w = { h, provider, otherProvider, P, Q, AP, AQ, PU, QU };
+    if (clinics === undefined) throw new Error('the clinic routes were not built');
+    w = { h, provider, otherProvider, P, Q, AP, AQ, PU, QU, clinics };
     const staff = { provider, scheduler: await h.seedStaff('scheduler'), admin: await h.seedStaff('admin'), auditor: await h.seedStaff('auditor'), privacy_officer: await h.seedStaff('privacy_officer') };
     for (const role of STAFF) tokens.set(role, async () => (await h.staffSession(staff[role])).token);
     tokens.set('patient_visit', async () => (await h.patientSession(P, 'visit', AP)).token);
@@ -240,7 +251,7 @@ describe('route × role matrix', () => {
 
   afterAll(async () => {
     await messaging?.close();
-    await queue?.close();
+    await queues?.close();
     await w.h.close();
     redis.disconnect();
     await t.dispose();

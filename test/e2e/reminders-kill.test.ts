@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createAuditLog } from '../../core/audit/index.ts';
-import { enqueueDeliveries, reminderQueue } from '../../core/campaigns/queue.ts';
+import { enqueueDeliveries, reminderQueues } from '../../core/campaigns/queue.ts';
 import { createCampaignStore } from '../../core/campaigns/store.ts';
 import { loadConfig } from '../../core/config/load.ts';
 import { createConsentLedger } from '../../core/consent/index.ts';
@@ -104,13 +104,13 @@ describe('reminder workers killed mid-campaign', () => {
     const templates = createTemplateStore({ db: t.db, audit, text: createReminderText({ clinicName: 'Riverside Health', portalUrl: env.PUBLIC_URL }) });
     const { template } = await templates.save({ name: 'kill-test', channel: 'sms', body: 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}' }, ctx);
     const campaigns = createCampaignStore({ db: t.db, audit });
-    const { campaign, deliveries } = await campaigns.create(
+    const campaign = await campaigns.create(
       { channel: 'sms', purpose: 'appointment_reminders', templateId: template.id, templateVersion: template.version, selector: { kind: 'appointments', appointmentIds } },
       ctx,
     );
-    const queue = reminderQueue(redis, prefix);
-    cleanups.push(() => queue.close());
-    await enqueueDeliveries(queue, campaign.id, deliveries);
+    const queues = reminderQueues(redis, prefix);
+    cleanups.push(() => queues.close());
+    await enqueueDeliveries(queues, 'sms', campaign.id, campaigns.pendingPages(campaign.id));
 
     const first = await startWorker(env);
     await expect.poll(() => fake.messages.length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(6);

@@ -169,4 +169,52 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     const consent = (await api(gateway.url, `/patients/${patientId}/consent`, { token })).body as { current: { channel: string; state: string; method: string }[] };
     expect(consent.current.find((c) => c.channel === 'email')).toMatchObject({ state: 'revoked', method: 'unsubscribe_link' });
   });
+
+  it('gives each channel its own queue and rate limit: texts paced at one a second do not hold up the emails', async () => {
+    const fake = await FakeTwilio.start();
+    cleanups.push(() => fake.close());
+    const smtp = await startSmtpServer();
+    cleanups.push(() => smtp.close());
+    const { t, redis, prefix, config, keyring, gateway, identity, provider, token, ctx } = await world({
+      PUBLIC_URL: 'https://portal.example.org',
+      TWILIO_ACCOUNT_SID: fake.accountSid,
+      TWILIO_AUTH_TOKEN: fake.authToken,
+      TWILIO_FROM: '+15555550100',
+      TWILIO_API_URL: fake.url,
+      SMTP_URL: `smtp://${smtp.host}:${smtp.port}`,
+      SMTP_FROM: 'reminders@portal.example.org',
+      REMINDER_SMS_PER_SECOND: '1',
+      REMINDER_EMAIL_PER_SECOND: '100',
+    });
+    const PATIENTS = 6;
+    const appointmentIds: string[] = [];
+    for (let i = 0; i < PATIENTS; i++) {
+      const { id } = await identity.patients.create({ givenName: 'Pat', familyName: `Both${i}`, phone: `+1555555${String(1000 + i)}`, email: `pat${i}@example.net`, timeZone: 'UTC' }, ctx);
+      const start = Date.now() + 26 * 3_600_000;
+      appointmentIds.push((await identity.appointments.create({ patientId: id, providerId: provider.id, startsAt: new Date(start), endsAt: new Date(start + 1_800_000) }, ctx)).id);
+      for (const channel of ['sms', 'email']) {
+        expect((await api(gateway.url, `/patients/${id}/consent`, { token, body: { channel, purpose: 'appointment_reminders', state: 'granted', method: 'form', evidenceRef: `form-${i}` } })).status).toBe(201);
+      }
+    }
+    for (const channel of ['sms', 'email'] as const) {
+      const saved = await api(gateway.url, '/templates', {
+        token,
+        body: { name: `both-${channel}-${randomUUID().slice(0, 6)}`, channel, ...(channel === 'email' ? { subject: 'A reminder from {{clinic_name}}' } : {}), body: 'This is {{clinic_name}}. You have a visit {{time_word}}: {{portal_link}} {{opt_out}}' },
+      });
+      expect(saved.status).toBe(201);
+      const created = await api(gateway.url, '/campaigns', { token, body: { channel, templateId: saved.body['id'], templateVersion: saved.body['version'], selector: { kind: 'appointments', appointmentIds } } });
+      expect(created.status).toBe(201);
+    }
+
+    const worker = createReminderRuntime({ config, db: t.db, redis, audit: createAuditLog(t.db), keyring, log: createLogger({ level: 'silent' }), publicOrigin: 'https://portal.example.org', prefix, smtpCa: smtp.ca });
+    cleanups.push(() => worker.close());
+    // Every email is out while the texts are still going out one a second (one queue would have
+    // held the emails behind the texts' limit).
+    await expect.poll(() => smtp.messages.length, { timeout: 20_000, interval: 50 }).toBe(PATIENTS);
+    expect(fake.messages.length).toBeLessThan(PATIENTS);
+    await expect.poll(() => fake.messages.length, { timeout: 30_000, interval: 100 }).toBe(PATIENTS);
+    const sentAt = fake.messages.map((m) => m.dateCreated.getTime()).sort((a, b) => a - b);
+    // One a second: six texts span at least four seconds however they are batched.
+    expect((sentAt.at(-1) ?? 0) - (sentAt[0] ?? 0)).toBeGreaterThanOrEqual(4_000);
+  });
 });

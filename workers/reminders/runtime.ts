@@ -1,7 +1,7 @@
 /**
  * A reminder worker as a process runs it, composed from configuration: the real stores, the
- * Twilio and SMTP channels (each only when configured), the per-channel send rates, and the
- * adapter between channel errors and what the processor must do (permanent → dead letter,
+ * Twilio and SMTP channels (each only when configured), a worker per channel queue with its own
+ * send rate, and the adapter between channel errors and what the processor must do (permanent → dead letter,
  * retryable → back off, ambiguous → stay `sending` and be reconciled). Email gets the RFC 8058
  * headers and a visible unsubscribe link with a signed single-purpose token.
  */
@@ -12,16 +12,19 @@ import { createConsentLedger, signUnsubscribeToken, unsubscribeKeys } from '../.
 import { createPatientCipher, type MasterKeyring } from '../../core/crypto/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import type { Logger } from '../../core/log/logger.ts';
-import { createPatientStore } from '../../core/patients/index.ts';
+import { createRecipientReader } from '../../core/patients/index.ts';
 import type { Redis } from '../../core/redis/connect.ts';
 import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
 import { EmailChannel, ONE_CLICK, smtpOptionsFromUrl } from '../channels/email.ts';
 import { ChannelError } from '../channels/errors.ts';
 import { SmsChannel } from '../channels/sms.ts';
+import { createDeliveryRows } from './delivery-rows.ts';
 import { reminderPorts } from './ports.ts';
 import { PermanentSendError, RetryableSendError, type ProcessorPorts } from './processor.ts';
-import { createReminderWorker, type ReminderWorker } from './worker.ts';
+import type { Worker } from 'bullmq';
+import type { DeliveryJob } from '../../core/campaigns/queue.ts';
+import { createReminderWorker } from './worker.ts';
 
 export interface ReminderRuntimeDeps {
   readonly config: Config;
@@ -46,10 +49,17 @@ function translate(err: unknown): unknown {
   return err;
 }
 
-export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker {
+export interface ReminderRuntime {
+  /** The SMS and email workers. */
+  readonly workers: readonly Worker<DeliveryJob>[];
+  /** Stops taking jobs, waits for the running ones, releases the channels; idempotent. */
+  close(): Promise<void>;
+}
+
+export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderRuntime {
   const { config, db, audit } = deps;
   const ledger = createConsentLedger({ db, audit });
-  const patients = createPatientStore({ db, audit, cipher: createPatientCipher({ db, keyring: deps.keyring }) });
+  const recipients = createRecipientReader({ db, cipher: createPatientCipher({ db, keyring: deps.keyring }) });
   const text = createReminderText({ clinicName: config.clinicName, portalUrl: deps.publicOrigin });
   const templates = createTemplateStore({ db, audit, text });
   // The first key is the current master key's: it signs (all of them verify).
@@ -71,10 +81,10 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker
       : undefined;
   const host = new URL(deps.publicOrigin).hostname;
 
+  const onGroupError = (err: unknown): void => deps.log.warn({ err }, 'reminder batch read failed; retrying its items one by one');
   const ports: ProcessorPorts = {
-    db,
-    audit,
-    ...reminderPorts({ ledger, patients, templates, timeWords: text.timeWords }),
+    rows: createDeliveryRows({ db, audit, log: deps.log }),
+    ...reminderPorts({ ledger, recipients, templates, timeWords: text.timeWords, onGroupError }),
     window: { startHour: config.quietHoursStart, endHour: config.quietHoursEnd },
     async send(channel, m) {
       try {
@@ -83,9 +93,7 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker
           return await sms.send({ to: m.to, body: m.text, idempotencyKey: m.deliveryId });
         }
         if (email === undefined) throw new PermanentSendError('email_not_configured', 'email is not configured (SMTP_URL)');
-        const [row] = await db.query<{ patient_id: string; campaign_id: string }>('SELECT patient_id, campaign_id FROM deliveries WHERE id = $1', [m.deliveryId]);
-        if (row === undefined) throw new PermanentSendError('delivery_missing', 'the delivery row is gone');
-        const token = signUnsubscribeToken({ patientId: row.patient_id, purpose: 'appointment_reminders', channel: 'email', campaignId: row.campaign_id }, signingKey);
+        const token = signUnsubscribeToken({ patientId: m.patientId, purpose: 'appointment_reminders', channel: 'email', campaignId: m.campaignId }, signingKey);
         const unsubscribe = `${deps.publicOrigin}/unsubscribe/${token}`;
         const sent = await email.send({
           to: m.to,
@@ -109,21 +117,25 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderWorker
       }
     },
   };
-  const worker = createReminderWorker({
+  const common = {
     redis: deps.redis,
     ports,
     log: deps.log,
     prefix: deps.prefix ?? config.queuePrefix,
     ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
-    limiter: { max: config.reminderSmsPerSecond, durationMs: 1_000 },
     lockMs: config.reminderJobLockSeconds * 1000,
-  });
+  };
+  // One worker per channel queue, each under its own rate limit.
+  const workers = [
+    createReminderWorker({ ...common, channel: 'sms', limiter: { max: config.reminderSmsPerSecond, durationMs: 1_000 } }),
+    createReminderWorker({ ...common, channel: 'email', limiter: { max: config.reminderEmailPerSecond, durationMs: 1_000 } }),
+  ];
   let closing: Promise<void> | undefined;
   return {
-    worker: worker.worker,
+    workers: workers.map((w) => w.worker),
     close() {
       closing ??= (async () => {
-        await worker.close();
+        await Promise.all(workers.map((w) => w.close()));
         sms?.close();
         email?.close();
       })();
