@@ -9,6 +9,7 @@ import { StartupError } from '../../core/errors.ts';
 import { createLogger } from '../../core/log/logger.ts';
 import { connectRedis } from '../../core/redis/connect.ts';
 import { createReminderRuntime } from '../../workers/reminders/runtime.ts';
+import { DEFAULT_CONCURRENCY } from '../../workers/reminders/worker.ts';
 import type { Command } from './types.ts';
 
 export const workerCommands: Command[] = [
@@ -17,7 +18,8 @@ export const workerCommands: Command[] = [
     summary: 'run a reminder delivery worker (scale out: as many as you like, on shared PostgreSQL and Redis)',
     help: `Usage: telehealth worker [--concurrency N]
 
-Takes reminder jobs from the shared queue and delivers them: consent, appointment and quiet
+Takes reminder jobs from the shared queues (one per channel, each with its own rate limit:
+REMINDER_SMS_PER_SECOND, REMINDER_EMAIL_PER_SECOND) and delivers them: consent, appointment and quiet
 hours re-checked at send time, PHI-linted text, Twilio (SMS) and SMTP (email) as configured.
 Needs DATABASE_URL (PostgreSQL: PGlite cannot be shared between processes), REDIS_URL, the
 same MASTER_KEY as the gateway, and PUBLIC_URL (the portal and unsubscribe links).
@@ -27,12 +29,13 @@ REMINDER_JOB_LOCK_SECONDS, and a delivery that may already have reached the prov
 reconciled with it instead of being sent again.
 
 Options:
-  --concurrency N   jobs in flight in this process (default 8)
+  --concurrency N   jobs in flight per channel in this process (default 64; sends wait on the
+                    provider, and concurrent jobs share their database round trips)
 
 Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 2 configuration problem.`,
     async run(ctx) {
       const { values } = parseArgs({ args: [...ctx.argv], options: { concurrency: { type: 'string' } }, strict: true, allowPositionals: false });
-      const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
+      const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new StartupError('--concurrency must be a whole number from 1 to 256');
       const cfg = loadConfig(ctx.env);
       if (cfg.databaseUrl === undefined) throw new StartupError('a worker process needs DATABASE_URL', 'PGlite belongs to one process; run workers against PostgreSQL');
