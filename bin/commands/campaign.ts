@@ -61,17 +61,21 @@ Exit codes: 0 done (prints how many), 2 configuration or usage problem.`,
       if ((campaignId === undefined) === (deliveryIds.length === 0)) throw new StartupError('give either --campaign or one or more --delivery');
       const cfg = loadConfig(ctx.env);
       if (cfg.redisUrl === undefined) throw new StartupError('replay needs REDIS_URL (the Redis the workers use)');
-      const db = await openDatabase(cfg, 'telehealth-cli');
+      // Redis first: when it cannot be reached there is no database open yet to leak (PGlite's lock).
       const redis = await connectRedis(cfg.redisUrl);
       const queues = reminderQueues(redis, cfg.queuePrefix);
       try {
-        const n = await replayDeadLetters({ db, audit: createAuditLog(db), queues }, campaignId !== undefined ? { campaignId } : { deliveryIds }, { actorType: 'system', actorId: 'cli' });
-        ctx.stdout.write(`${n} deliveries queued again\n`);
-        return 0;
+        const db = await openDatabase(cfg, 'telehealth-cli');
+        try {
+          const n = await replayDeadLetters({ db, audit: createAuditLog(db), queues }, campaignId !== undefined ? { campaignId } : { deliveryIds }, { actorType: 'system', actorId: 'cli' });
+          ctx.stdout.write(`${n} deliveries queued again\n`);
+          return 0;
+        } finally {
+          await db.close();
+        }
       } finally {
         await queues.close();
         await redis.quit();
-        await db.close();
       }
     },
   },

@@ -2,21 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testDbPerTest, ENGINES } from '../../test/helpers/databases.ts';
 import { createAuditLog } from '../audit/index.ts';
-import { AppError } from '../errors.ts';
 import { AppointmentInputSchema, createAppointmentStore } from './store.ts';
-import { auditRows, insertClinic, insertPatient, insertStaff, markErased, userCtx } from './test-fixtures/rows.ts';
+import { auditRows, insertClinic, insertPatient, insertStaff, markErased, rejects, userCtx } from './test-fixtures/rows.ts';
 
 const H = 60 * 60_000;
 const at = (ms: number) => new Date(Date.UTC(2031, 0, 1) + ms);
-
-async function rejects(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
-  return err;
-}
 
 describe.each(ENGINES)('appointment store (%s)', (kind) => {
   const open = testDbPerTest(kind);

@@ -2,18 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testDbPerTest, ENGINES } from '../../test/helpers/databases.ts';
 import { createAuditLog } from '../audit/index.ts';
-import { auditRows, insertStaff, userCtx } from '../appointments/test-fixtures/rows.ts';
+import { auditRows, insertStaff, rejects, userCtx } from '../appointments/test-fixtures/rows.ts';
 import { AppError } from '../errors.ts';
 import { createClinicStore } from './store.ts';
-
-async function rejects(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
-  return err;
-}
 
 describe.each(ENGINES)('clinic store (%s)', (kind) => {
   const open = testDbPerTest(kind);

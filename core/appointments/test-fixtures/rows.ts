@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ActorType } from '../../audit/index.ts';
 import type { Sql } from '../../db/types.ts';
+import { AppError } from '../../errors.ts';
 import type { StaffRole } from '../../identity/principal.ts';
 import type { ActionContext } from '../action-context.ts';
 
@@ -57,4 +58,14 @@ export function auditRows(sql: Sql, action?: string): Promise<AuditRowView[]> {
       WHERE $1::text IS NULL OR action = $1 ORDER BY seq`,
     [action ?? null],
   );
+}
+
+/** The AppError `p` rejects with (fails the test if it resolves or rejects with anything else). */
+export async function rejects(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
+  return err;
 }
