@@ -72,7 +72,7 @@ describe('video signaling (real gateway, real mediasoup worker)', () => {
     );
     const details = await w.db.query<{ details: string }>("SELECT details::text FROM audit_log WHERE action LIKE 'visit.%'");
     // Ids and roles only: no names, no contact details.
-    expect(details.map((d) => d.details).join(' ')).not.toMatch(/Ada|Lovelace|555|example\.org/);
+    expect(details.map((d) => d.details).join(' ')).not.toMatch(/Ada|Lovelace|5555550123|example\.org|1990-04-01|MRN-1/);
   });
 
   it('a visit session cannot join another appointment, and requests before joining are refused', async () => {
