@@ -131,7 +131,7 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     expect(audit.map((a) => a.details).join(' ')).not.toMatch(/Ada|Lovelace|55555501|Riverside/);
   });
 
-  it('emails carry the RFC 8058 headers and a link, no PHI, over STARTTLS; the one-click unsubscribe revokes email consent', async () => {
+  it('emails carry the RFC 8058 headers and a link, no PHI, over STARTTLS; the one-click unsubscribe revokes email consent for the campaign’s purpose', async () => {
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
     const { t, redis, prefix, config, keyring, gateway, identity, provider, token, ctx } = await world({
@@ -142,13 +142,14 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     const { id: patientId } = await identity.patients.create({ givenName: 'Grace', familyName: 'Hopper', email: 'grace@example.net', birthDate: '1906-12-09', timeZone: 'Europe/Berlin' }, ctx);
     const start = Date.now() + 26 * 3_600_000;
     const appt = await identity.appointments.create({ patientId, providerId: provider.id, startsAt: new Date(start), endsAt: new Date(start + 1_800_000) }, ctx);
-    expect((await api(gateway.url, `/patients/${patientId}/consent`, { token, body: { channel: 'email', purpose: 'appointment_reminders', state: 'granted', method: 'portal' } })).status).toBe(201);
+    // General outreach (not the default purpose): the unsubscribe link must revoke exactly this.
+    expect((await api(gateway.url, `/patients/${patientId}/consent`, { token, body: { channel: 'email', purpose: 'general_outreach', state: 'granted', method: 'portal' } })).status).toBe(201);
     const saved = await api(gateway.url, '/templates', {
       token,
       body: { name: `email-${randomUUID().slice(0, 6)}`, channel: 'email', subject: 'A reminder from {{clinic_name}}', body: 'This is {{clinic_name}}. You have a visit {{time_word}}. Details: {{portal_link}} {{opt_out}}' },
     });
     expect(saved.status).toBe(201);
-    const created = await api(gateway.url, '/campaigns', { token, body: { channel: 'email', templateId: saved.body['id'], templateVersion: saved.body['version'], selector: { kind: 'appointments', appointmentIds: [appt.id] } } });
+    const created = await api(gateway.url, '/campaigns', { token, body: { channel: 'email', purpose: 'general_outreach', templateId: saved.body['id'], templateVersion: saved.body['version'], selector: { kind: 'appointments', appointmentIds: [appt.id] } } });
     expect(created.status).toBe(201);
 
     const worker = createReminderRuntime({ config, db: t.db, redis, audit: createAuditLog(t.db), keyring, log: createLogger({ level: 'silent' }), publicOrigin: 'https://portal.example.org', prefix, smtpCa: smtp.ca });
@@ -167,8 +168,8 @@ describe('reminder campaign end to end (gateway API, BullMQ worker, twilio libra
     const link = /\/unsubscribe\/[^>\s]+/.exec(listUnsubscribe)?.[0] ?? '';
     const clicked = await fetch(`${gateway.url}${link}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(clicked.status).toBeLessThan(300);
-    const consent = (await api(gateway.url, `/patients/${patientId}/consent`, { token })).body as { current: { channel: string; state: string; method: string }[] };
-    expect(consent.current.find((c) => c.channel === 'email')).toMatchObject({ state: 'revoked', method: 'unsubscribe_link' });
+    const consent = (await api(gateway.url, `/patients/${patientId}/consent`, { token })).body as { current: { channel: string; purpose: string; state: string; method: string }[] };
+    expect(consent.current.filter((c) => c.channel === 'email')).toEqual([expect.objectContaining({ purpose: 'general_outreach', state: 'revoked', method: 'unsubscribe_link' })]);
   });
 
   it('gives each channel its own queue and rate limit: texts paced at one a second do not hold up the emails', async () => {

@@ -15,7 +15,7 @@
  */
 import { AuditAction, AuditOutcome, type AuditEntryInput, type AuditLog } from '../../core/audit/index.ts';
 import { createGroupBatcher, type GroupBatcher, type Outcome } from '../../core/batch/group-batcher.ts';
-import type { Channel, DeliveryState } from '../../core/campaigns/store.ts';
+import type { Campaign, Channel, DeliveryState } from '../../core/campaigns/store.ts';
 import type { Db } from '../../core/db/types.ts';
 import type { Logger } from '../../core/log/logger.ts';
 
@@ -28,7 +28,7 @@ export interface DeliveryRow {
   readonly state: DeliveryState;
   readonly sendStartedAt: Date | null;
   readonly campaignStatus: string;
-  readonly purpose: string;
+  readonly purpose: Campaign['purpose'];
   readonly templateId: string;
   readonly templateVersion: number;
   readonly appointmentStatus: string;
@@ -73,7 +73,7 @@ interface LoadRow {
   state: DeliveryState;
   send_started_at: Date | null;
   campaign_status: string;
-  purpose: string;
+  purpose: Campaign['purpose'];
   template_id: string;
   template_version: number;
   appt_status: string;

@@ -11,7 +11,7 @@
  * person to look at — and never blindly sent again.
  */
 import { createHash } from 'node:crypto';
-import type { Channel, DeliveryState } from '../../core/campaigns/store.ts';
+import type { Campaign, Channel, DeliveryState } from '../../core/campaigns/store.ts';
 import type { DeliveryRow, DeliveryRows } from './delivery-rows.ts';
 import { nextSendTime, type SendingWindow } from './quiet-hours.ts';
 
@@ -53,6 +53,8 @@ export interface Rendered {
 export interface OutgoingMessage {
   readonly deliveryId: string;
   readonly campaignId: string;
+  /** What the patient consented to; an unsubscribe link revokes exactly this. */
+  readonly purpose: Campaign['purpose'];
   readonly patientId: string;
   readonly to: string;
   readonly subject?: string;
@@ -151,7 +153,7 @@ export async function processDelivery(deliveryId: string, ports: ProcessorPorts)
   const evidence = { consentRecordId: consent.recordId, consentVersion: consent.version, templateHash: rendered.templateHash, bodyHash };
   if (!(await rows.claim(deliveryId, { at: now, ...evidence }))) return { kind: 'done', state: 'sending' };
   try {
-    const message = { deliveryId, campaignId: row.campaignId, patientId: row.patientId, to: to.address, ...(rendered.subject === undefined ? {} : { subject: rendered.subject }), text: rendered.text };
+    const message = { deliveryId, campaignId: row.campaignId, purpose: row.purpose, patientId: row.patientId, to: to.address, ...(rendered.subject === undefined ? {} : { subject: rendered.subject }), text: rendered.text };
     const { providerMessageId } = await ports.send(row.channel, message);
     await recordSent(providerMessageId, evidence);
     return { kind: 'sent', providerMessageId };

@@ -93,7 +93,7 @@ export function createReminderRuntime(deps: ReminderRuntimeDeps): ReminderRuntim
           return await sms.send({ to: m.to, body: m.text, idempotencyKey: m.deliveryId });
         }
         if (email === undefined) throw new PermanentSendError('email_not_configured', 'email is not configured (SMTP_URL)');
-        const token = signUnsubscribeToken({ patientId: m.patientId, purpose: 'appointment_reminders', channel: 'email', campaignId: m.campaignId }, signingKey);
+        const token = signUnsubscribeToken({ patientId: m.patientId, purpose: m.purpose, channel: 'email', campaignId: m.campaignId }, signingKey);
         const unsubscribe = `${deps.publicOrigin}/unsubscribe/${token}`;
         const sent = await email.send({
           to: m.to,
