@@ -15,6 +15,7 @@ import { clinicRoutes } from './clinics/clinic-routes.ts';
 import { createCampaignStore } from '../core/campaigns/store.ts';
 import { createTemplateStore } from '../core/reminders/templates.ts';
 import { campaignRoutes } from './campaigns/campaign-routes.ts';
+import { deadLetterRoutes } from './campaigns/dead-letter-routes.ts';
 import { registerProgressFeed } from './campaigns/progress-feed.ts';
 import { statusWebhookRoutes, TWILIO_STATUS_PATH } from './campaigns/status-webhook.ts';
 import { lazyReminderText } from './reminders/reminder-text.ts';
@@ -119,6 +120,7 @@ export function createFeatures(deps: FeatureDeps): Features {
     ...consent,
     templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
     campaignRoutes({ campaigns, queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
+    deadLetterRoutes({ db, audit, campaigns, queues, sessionMw: identity.sessionMw, access: identity.access }),
     ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),
   ];
 

@@ -21,6 +21,7 @@ import { createCampaignStore } from '../../core/campaigns/store.ts';
 import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
 import { campaignRoutes } from '../campaigns/campaign-routes.ts';
+import { deadLetterRoutes } from '../campaigns/dead-letter-routes.ts';
 import { templateRoutes } from '../reminders/template-routes.ts';
 import { createConsentLedger } from '../../core/consent/index.ts';
 import { consentRoutes } from '../consent/consent-routes.ts';
@@ -192,6 +193,8 @@ const CASES: readonly Case[] = [
   { route: 'POST /campaigns/{id}/pause', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/pause` }) },
   { route: 'POST /campaigns/{id}/resume', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/resume` }) },
   { route: 'POST /campaigns/{id}/cancel', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/cancel` }) },
+  { route: 'GET /campaigns/{id}/dead-letters', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/dead-letters` }) },
+  { route: 'POST /campaigns/{id}/replay', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/replay`, body: {} }) },
   { route: 'POST /v1/attachments', allowed: MESSAGING, request: () => ({ path: '/v1/attachments', raw: { bytes: new Uint8Array(64), contentType: 'application/octet-stream' } }) },
   { route: 'GET /v1/attachments/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/attachments/${randomUUID()}` }) },
 ];
@@ -224,6 +227,7 @@ describe('route × role matrix', () => {
         const reminders = [
           templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
           campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
+          deadLetterRoutes({ db: t.db, audit, campaigns: createCampaignStore({ db: t.db, audit }), queues, sessionMw: identity.sessionMw, access: identity.access }),
         ];
         reminders.push(consentRoutes({ ledger: createConsentLedger({ db: t.db, audit }), sessionMw: identity.sessionMw, access: identity.access }));
         clinics = createClinicStore({ db: t.db, audit });
