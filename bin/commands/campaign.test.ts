@@ -1,7 +1,7 @@
 // `telehealth campaign dead-letters|replay` in-process on both engines: the listing (ids only, no patient data),
 // replay (row back to queued, job in the channel's queue, audited), and usage/configuration errors with exit 2.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../../core/net.ts';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { auditRows, insertPatient, insertStaff, userCtx } from '../../core/appointments/test-fixtures/rows.ts';
@@ -61,15 +61,8 @@ async function dispatch(argv: readonly string[], env: Readonly<Record<string, st
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
-/** A port nothing listens on: bind one, then close it. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
+/** A port nothing listens on (bound, then closed). */
+const deadPort = (): Promise<number> => freePort();
 
 const deliveryState = async (db: Db, id: string): Promise<{ state: string; reason: string | null } | undefined> =>
   (await db.query<{ state: string; reason: string | null }>('SELECT state, reason FROM deliveries WHERE id = $1', [id]))[0];

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../core/net.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -39,15 +39,8 @@ async function run(words: string, argv: string[], env: Record<string, string> = 
   return { code, out: out.text(), err: err.text() };
 }
 
-/** A port nothing listens on: bind one, then close it. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
+/** A port nothing listens on (bound, then closed). */
+const deadPort = (): Promise<number> => freePort();
 
 describe('telehealth chat', () => {
   it('every chat command is registered and has --help', async () => {
