@@ -29,15 +29,19 @@ export async function listDeadLetters(db: Db, campaignId?: string, limit = 500):
   return rows.map((r) => ({ deliveryId: r.id, campaignId: r.campaign_id, channel: r.channel, reason: r.reason, attempts: r.attempts, updatedAt: r.updated_at }));
 }
 
-/** Re-queues failed deliveries (all of a campaign's, or the given ids); returns how many. */
+/**
+ * Re-queues failed deliveries: all of a campaign's, or the given ids (only those of `campaignId`
+ * when both are given); returns how many.
+ */
 export async function replayDeadLetters(deps: { db: Db; audit: AuditLog; queues: ReminderQueues }, sel: { campaignId?: string; deliveryIds?: readonly string[] }, ctx: AuditActor): Promise<number> {
   const ids = sel.deliveryIds ?? (await listDeadLetters(deps.db, sel.campaignId, 100_000)).map((d) => d.deliveryId);
   let n = 0;
   for (const id of ids) {
     const moved = await deps.db.transaction(async (tx) => {
       const [row] = await tx.query<{ campaign_id: string; patient_id: string; channel: Channel }>(
-        "UPDATE deliveries SET state = 'queued', reason = NULL, updated_at = now() WHERE id = $1 AND state = 'failed' RETURNING campaign_id, patient_id, channel",
-        [id],
+        `UPDATE deliveries SET state = 'queued', reason = NULL, updated_at = now()
+          WHERE id = $1 AND state = 'failed' AND ($2::uuid IS NULL OR campaign_id = $2) RETURNING campaign_id, patient_id, channel`,
+        [id, sel.campaignId ?? null],
       );
       if (row === undefined) return undefined;
       await deps.audit.append(

@@ -11,7 +11,6 @@ import { bullConnection } from '../redis/bullmq-connection.ts';
 import type { Channel, NewDelivery } from './store.ts';
 
 export const REMINDER_QUEUES: Readonly<Record<Channel, string>> = { sms: 'reminders-sms', email: 'reminders-email' };
-export const REMINDER_CHANNELS: readonly Channel[] = ['sms', 'email'];
 export const DEFAULT_BULL_PREFIX = '{th}';
 export const ENQUEUE_BATCH = 1_000;
 /** Attempts per delivery before it lands in the dead-letter view (failed jobs). */

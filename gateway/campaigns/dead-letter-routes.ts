@@ -83,11 +83,9 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): RouteModule {
       await deps.access.authorize(c, Action.campaignManage, system);
       const { id } = c.req.valid('param');
       await campaignOr404(id);
-      const wanted = c.req.valid('json').deliveryIds;
+      const { deliveryIds } = c.req.valid('json');
       // Only this campaign's failed deliveries, whatever ids were sent.
-      const own = new Set((await listDeadLetters(deps.db, id, 100_000)).map((d) => d.deliveryId));
-      const deliveryIds = wanted === undefined ? [...own] : wanted.filter((d) => own.has(d));
-      const replayed = deliveryIds.length === 0 ? 0 : await replayDeadLetters({ db: deps.db, audit: deps.audit, queues: deps.queues }, { deliveryIds }, auditContext(c));
+      const replayed = await replayDeadLetters({ db: deps.db, audit: deps.audit, queues: deps.queues }, { campaignId: id, ...(deliveryIds === undefined ? {} : { deliveryIds }) }, auditContext(c));
       return c.json({ replayed }, 200);
     });
   };

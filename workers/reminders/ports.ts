@@ -47,7 +47,11 @@ function batchedRead<K extends { readonly part: string }, V>(fetch: (keys: reado
     async commit(keys) {
       const out: Outcome<V>[] = new Array<Outcome<V>>(keys.length);
       const parts = new Map<string, number[]>();
-      keys.forEach((k, i) => parts.set(k.part, [...(parts.get(k.part) ?? []), i]));
+      keys.forEach((k, i) => {
+        const idx = parts.get(k.part);
+        if (idx === undefined) parts.set(k.part, [i]);
+        else idx.push(i);
+      });
       for (const idx of parts.values()) {
         const values = await fetch(idx.map((i) => keys[i] as K));
         idx.forEach((i, j) => (out[i] = { ok: true, value: values[j] as V }));
