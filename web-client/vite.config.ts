@@ -1,6 +1,8 @@
 /**
- * Builds the two video-visit pages (patient /visit/, provider /provider/) into web-client/dist/,
- * which gateway/web/static-routes.ts serves under a strict CSP. Nothing may end up inline in the
+ * Builds the pages into web-client/dist/: the video-visit pages (patient /visit/, provider
+ * /provider/) and the staff consoles (/console/, Preact) that gateway/web/static-routes.ts serves
+ * under a strict CSP, and the messenger's chat page (messenger/) that only the local
+ * `telehealth messenger` app serves. Nothing may end up inline in the
  * HTML (no module-preload polyfill, CSS in files), and hashed bundles go to /assets/.
  */
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,8 @@ export default defineConfig({
   base: '/',
   publicDir: false,
   logLevel: 'warn',
+  // Preact's automatic JSX runtime for the .tsx console views.
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),
     emptyOutDir: true,
@@ -28,6 +32,8 @@ export default defineConfig({
       input: {
         visit: fileURLToPath(new URL('./visit/index.html', import.meta.url)),
         provider: fileURLToPath(new URL('./provider/index.html', import.meta.url)),
+        console: fileURLToPath(new URL('./console/index.html', import.meta.url)),
+        messenger: fileURLToPath(new URL('./messenger/index.html', import.meta.url)),
       },
     },
   },

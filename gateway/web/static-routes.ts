@@ -1,6 +1,7 @@
 /**
- * Serves the built video-visit pages (web-client/dist, `npm run build:web`): /visit/ (patient),
- * /provider/ (provider console) and their hashed bundles under /assets/. The pages get their own
+ * Serves the built pages (web-client/dist, `npm run build:web`): /visit/ (patient), /provider/
+ * (provider visit console), /console/ (staff consoles) and their hashed bundles under /assets/.
+ * The messenger page in dist is not served here: only the local `telehealth messenger` app does. The pages get their own
  * strict CSP (scripts, styles and media from this origin only, no inline code) and are never
  * cached; hashed assets are immutable. Files are read into memory once (the whole build is a few
  * hundred KB) — lookups are by exact name, so no request path ever reaches the filesystem.
@@ -42,7 +43,7 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /** The pages by URL path → file in dist. */
-const PAGES: Readonly<Record<string, string>> = { '/visit/': 'visit/index.html', '/provider/': 'provider/index.html' };
+const PAGES: Readonly<Record<string, string>> = { '/visit/': 'visit/index.html', '/provider/': 'provider/index.html', '/console/': 'console/index.html' };
 
 interface StaticFile {
   readonly body: Uint8Array<ArrayBuffer>;

@@ -119,7 +119,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 // ---- building web-client once per run ----
 
-const SOURCES = ['web-client/shared', 'web-client/visit', 'web-client/provider', 'web-client/vite.config.ts', 'core/protocol', 'package-lock.json'];
+const SOURCES = ['web-client/shared', 'web-client/visit', 'web-client/provider', 'web-client/console', 'web-client/messenger', 'web-client/vite.config.ts', 'web-client/tsconfig.json', 'core/protocol', 'package-lock.json'];
 
 async function newestMtime(path: string): Promise<number> {
   const info = await stat(path);
@@ -130,7 +130,7 @@ async function newestMtime(path: string): Promise<number> {
 }
 
 async function distIsFresh(): Promise<boolean> {
-  const built = await Promise.all(['visit/index.html', 'provider/index.html'].map((p) => stat(join(WEB_DIST, p)).then((s) => s.mtimeMs, () => 0)));
+  const built = await Promise.all(['visit/index.html', 'provider/index.html', 'console/index.html', 'messenger/index.html'].map((p) => stat(join(WEB_DIST, p)).then((s) => s.mtimeMs, () => 0)));
   const oldest = Math.min(...built);
   if (oldest === 0) return false;
   const sources = await Promise.all(SOURCES.map((s) => newestMtime(join(REPO, s))));

@@ -1,0 +1,5 @@
+import type { JSX } from 'preact';
+
+export function Placeholder(): JSX.Element {
+  return <p>Not built yet.</p>;
+}
