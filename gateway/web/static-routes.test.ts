@@ -23,9 +23,13 @@ async function fakeDist(): Promise<{ root: string; dist: string }> {
 async function writeDist(dist: string): Promise<void> {
   await mkdir(join(dist, 'visit'), { recursive: true });
   await mkdir(join(dist, 'provider'), { recursive: true });
+  await mkdir(join(dist, 'console'), { recursive: true });
+  await mkdir(join(dist, 'messenger'), { recursive: true });
   await mkdir(join(dist, 'assets'), { recursive: true });
   await writeFile(join(dist, 'visit', 'index.html'), '<!doctype html><title>Video visit</title>');
   await writeFile(join(dist, 'provider', 'index.html'), '<!doctype html><title>Provider</title>');
+  await writeFile(join(dist, 'console', 'index.html'), '<!doctype html><title>Clinic console</title>');
+  await writeFile(join(dist, 'messenger', 'index.html'), '<!doctype html><title>Messenger</title>');
   await writeFile(join(dist, 'assets', 'visit-Ab12Cd34.js'), 'console.log(1)');
   await writeFile(join(dist, 'assets', 'api-Zz9_Yy8x.css'), 'body{}');
   await writeFile(join(dist, 'assets', 'plain.txt'), 'x');
@@ -34,10 +38,10 @@ async function writeDist(dist: string): Promise<void> {
 const appFor = (distDir: string) => testApp({ modules: [webStaticRoutes({ distDir })] }).app;
 
 describe('webStaticRoutes', () => {
-  it('serves the two pages with the page CSP, never cached', async () => {
+  it('serves the pages with the page CSP, never cached, and never the local messenger page', async () => {
     const { dist } = await fakeDist();
     const app = appFor(dist);
-    for (const [path, title] of [['/visit/', 'Video visit'], ['/provider/', 'Provider']] as const) {
+    for (const [path, title] of [['/visit/', 'Video visit'], ['/provider/', 'Provider'], ['/console/', 'Clinic console']] as const) {
       const res = await app.request(path);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain(`<title>${title}</title>`);
@@ -46,6 +50,8 @@ describe('webStaticRoutes', () => {
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('x-frame-options')).toBe('DENY');
     }
+    // The chat page talks to a local app holding the user's keys; the gateway must not serve it.
+    for (const path of ['/messenger/', '/messenger/index.html']) expect((await app.request(path)).status, path).toBe(404);
   });
 
   it('answers HEAD without a body and redirects the slash-less path (keeping the fragment client-side)', async () => {
