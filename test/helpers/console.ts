@@ -113,9 +113,9 @@ export async function freshCode(account: StaffAccount): Promise<string> {
 /**
  * Signs in through the console page: password, then enrollment (first time: reads the key the
  * page shows, confirms a code, saves the recovery codes) or the authenticator code. Returns when
- * the console shows the role's sections.
+ * the console shows the role's sections, with the recovery codes shown at enrollment (if any).
  */
-export async function signInConsole(page: Page, url: string, account: StaffAccount): Promise<void> {
+export async function signInConsole(page: Page, url: string, account: StaffAccount): Promise<string[] | undefined> {
   await page.goto(`${url}/console/`);
   await page.getByTestId('username').fill(account.username);
   await page.getByTestId('password').fill(account.password);
@@ -124,11 +124,13 @@ export async function signInConsole(page: Page, url: string, account: StaffAccou
     page.getByTestId('enroll-secret').waitFor().then(() => 'enroll' as const),
     page.getByTestId('code').waitFor().then(() => 'code' as const),
   ]);
+  let codes: string[] | undefined;
   if (next === 'enroll') {
     account.totpSecret = ((await page.getByTestId('enroll-secret').textContent()) ?? '').trim();
     await page.getByTestId('enroll-code').fill(await freshCode(account));
     await page.getByTestId('enroll-confirm').click();
     await page.getByTestId('recovery-codes').waitFor();
+    codes = (await page.getByTestId('recovery-codes').locator('code').allTextContents()).map((c) => c.trim());
     await page.getByTestId('codes-saved').check();
     await page.getByTestId('codes-done').click();
   } else {
@@ -136,4 +138,5 @@ export async function signInConsole(page: Page, url: string, account: StaffAccou
     await page.getByTestId('verify').click();
   }
   await page.getByTestId('role').waitFor();
+  return codes;
 }

@@ -4,7 +4,7 @@
  * back work; the page title names the section only.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { useConsole } from './kit/session.ts';
 import { Button } from './kit/ui.tsx';
 import { ROLE_NAMES, SECTIONS_BY_ROLE } from './sections.ts';
@@ -21,7 +21,8 @@ export function ConsoleShell(): JSX.Element {
     return () => removeEventListener('hashchange', onHash);
   }, []);
   const section = sections.find((s) => s.id === current) ?? sections[0];
-  useEffect(() => {
+  // Layout effects: the title must change with the screen, not after the next frame.
+  useLayoutEffect(() => {
     document.title = section === undefined ? 'Clinic console' : `${section.title} — Clinic console`;
   }, [section]);
 

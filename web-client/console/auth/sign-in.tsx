@@ -90,9 +90,9 @@ export function SignIn(props: SignInProps): JSX.Element {
           <Field label={useRecovery ? 'Recovery code' : '6-digit code'} hint={useRecovery ? 'Each recovery code works once.' : 'From the authenticator app you set up.'}>
             {(id, describedBy) =>
               useRecovery ? (
-                <input id={id} name="code" data-testid="recovery-code" autoComplete="off" required maxLength={32} aria-describedby={describedBy} />
+                <input key="recovery" id={id} name="code" data-testid="recovery-code" autoComplete="off" required maxLength={32} aria-describedby={describedBy} />
               ) : (
-                <input id={id} name="code" data-testid="code" inputMode="numeric" pattern="[0-9]{6}" maxLength={6} autoComplete="one-time-code" required aria-describedby={describedBy} />
+                <input key="totp" id={id} name="code" data-testid="code" inputMode="numeric" pattern="[0-9]{6}" maxLength={6} autoComplete="one-time-code" required aria-describedby={describedBy} />
               )
             }
           </Field>

@@ -1,6 +1,6 @@
 /** After the session ends, for any reason: nothing of the console remains, only what happened and how to go on. */
 import type { JSX } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { SignedOutReason } from '../kit/session.ts';
 
 const TEXT: Readonly<Record<SignedOutReason, string>> = {
@@ -11,7 +11,8 @@ const TEXT: Readonly<Record<SignedOutReason, string>> = {
 
 export function SignedOut({ reason, onSignIn }: { reason: SignedOutReason; onSignIn: () => void }): JSX.Element {
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  // Layout effects: the title must change with the screen, not after the next frame.
+  useLayoutEffect(() => {
     document.title = 'Signed out — Clinic console';
     heading.current?.focus();
   }, []);
