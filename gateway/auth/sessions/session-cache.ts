@@ -2,7 +2,9 @@
  * The in-process cache in front of Redis for `authenticate`, the hot path of every request. An
  * entry is trusted for at most `ttlMs` and is dropped the moment an ended event names its
  * session, so a logout or revoke elsewhere outlives here by at most the pub/sub latency. Activity
- * seen on a hit is remembered and handed to Redis on the next miss (one round trip either way).
+ * seen on a hit is remembered and handed to Redis on the next miss; the store also writes it
+ * behind once Redis's copy is a touch interval old (`redisSeenAt`), because the sweeper ends
+ * sessions by Redis's deadlines and a last request served from here must still count.
  *
  * Keyed by the presented token itself, not its hash: hashing cost a microsecond on every request,
  * and the token is in this process's memory anyway while its requests are handled. Redis, which
@@ -10,11 +12,13 @@
  */
 import type { Session } from './session-types.ts';
 
-interface Entry {
+export interface Entry {
   session: Session;
   readonly fetchedAt: number;
   /** Latest activity seen on a hit and not yet written to Redis (0 = none). */
   activityAt: number;
+  /** The last activity Redis has (or is being sent): the session's lastSeenAt as fetched, or a write-behind. */
+  redisSeenAt: number;
 }
 
 export interface SessionCache {
@@ -59,7 +63,7 @@ export function createSessionCache(ttlMs: number, maxEntries = 10_000): SessionC
         const oldest = byToken.keys().next();
         if (oldest.done !== true) remove(oldest.value);
       }
-      byToken.set(token, { session, fetchedAt: now, activityAt: 0 });
+      byToken.set(token, { session, fetchedAt: now, activityAt: 0, redisSeenAt: session.lastSeenAt });
       tokenOf.set(session.id, token);
     },
     touch(entry, now) {

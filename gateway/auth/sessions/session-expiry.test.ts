@@ -47,6 +47,21 @@ describe('automatic logoff', () => {
     expect(s.timeLeft(still ?? active.session).idleMs).toBe(IDLE);
   });
 
+  it('activity served from the in-process cache reaches Redis, so the sweeper spares an active session', async () => {
+    const h = harness((await open()).db);
+    const clock = fakeClock();
+    const s = await h.store({ now: clock.now, idleTimeoutMs: IDLE, absoluteTimeoutMs: ABSOLUTE, cacheMs: 60_000 });
+    const { token, session } = await s.create(staff());
+    expect(await s.authenticate(token, { touch: false })).toBeDefined(); // a miss: cached from here on
+    clock.advance(6_000);
+    expect(await s.authenticate(token)).toBeDefined(); // a hit ("stay signed in" right after a time-left poll)
+    await expect.poll(async () => (await s.get(session.id))?.lastSeenAt).toBe(session.createdAt + 6_000);
+    clock.advance(6_000); // past the deadline Redis had before the hit
+    expect(await s.sweep()).toBe(0);
+    expect((await s.get(session.id))?.id).toBe(session.id);
+    expect(await h.auditRows()).toEqual([]);
+  });
+
   it('the absolute deadline ends a session however active it is', async () => {
     const h = harness((await open()).db);
     const clock = fakeClock();

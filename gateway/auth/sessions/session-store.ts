@@ -14,7 +14,7 @@ import type { Logger } from '../../../core/log/logger.ts';
 import type { Redis } from '../../../core/redis/connect.ts';
 import { auditEntryFor, checkedCtx, isEndReason, parseEndRecord, SYSTEM_CTX, type StoredCtx } from './end-audit.ts';
 import { END_LUA, LOOKUP_LUA, script, sessionKeys } from './redis-layout.ts';
-import { createSessionCache } from './session-cache.ts';
+import { createSessionCache, type Entry } from './session-cache.ts';
 import { fromHash, toHash, type AuditCtx, type NewSession, type Session, type SessionEnded, type TimeLeft } from './session-types.ts';
 
 export type { AuditCtx, NewSession, Session, SessionEnded, TimeLeft } from './session-types.ts';
@@ -193,6 +193,20 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
     return claimEnd(sessionId, reason, checked.ctx);
   };
 
+  /**
+   * Activity on a cache hit: recorded in the entry, and written behind to Redis (one round trip,
+   * not awaited) once Redis's copy is a touch interval old — otherwise the sweeper, which reads
+   * Redis's deadlines, could end a session whose last request was served from the cache.
+   */
+  const touchHit = (entry: Entry, t: number): Session => {
+    const session = cache.touch(entry, t);
+    if (t - entry.redisSeenAt >= touchEveryMs) {
+      entry.redisSeenAt = t;
+      lookupSession('', session.id, t).catch((err: unknown) => log.warn({ err, sessionId: session.id }, 'could not write session activity behind; the next cache miss carries it'));
+    }
+    return session;
+  };
+
   /** One round trip: find, check deadlines, record activity. Expired → end it and answer undefined. */
   const lookupSession = async (tokenKey: string, sessionId: string, touchAt: number): Promise<Session | undefined> => {
     const res = await r(lookup(redis, [tokenKey], [keys.base, sessionId, now(), touchAt, touchEveryMs]));
@@ -271,7 +285,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
       const t = now();
       const entry = cache.hit(token, t);
       if (entry === undefined) return undefined;
-      return (opts?.touch ?? true) ? cache.touch(entry, t) : entry.session;
+      return (opts?.touch ?? true) ? touchHit(entry, t) : entry.session;
     },
     async authenticate(token, opts) {
       if (closed) throw new Error('session store is closed');
@@ -279,7 +293,7 @@ export function createSessionStore(deps: SessionStoreDeps): SessionStore {
       const touch = opts?.touch ?? true;
       const t = now();
       const entry = cache.hit(token, t);
-      if (entry) return touch ? cache.touch(entry, t) : entry.session;
+      if (entry) return touch ? touchHit(entry, t) : entry.session;
       const tokenHash = hashToken(token);
       const touchAt = touch ? t : cache.pendingActivity(token);
       const session = await lookupSession(keys.token(tokenHash), '', touchAt);
