@@ -62,14 +62,15 @@ export function App(): JSX.Element {
     case 'recovery':
       return <RecoveryCodes codes={phase.codes} onDone={() => setPhase({ name: 'in', session: phase.session })} />;
     case 'in':
-      return <SignedIn session={phase.session} onEnded={(reason) => setPhase({ name: 'out', reason })} />;
+      return <SignedIn session={phase.session} onEnded={(reason) => setPhase({ name: 'out', reason })} onRenewed={(session) => setPhase({ name: 'in', session })} />;
     case 'out':
       return <SignedOut reason={phase.reason} onSignIn={() => setPhase({ name: 'sign-in' })} />;
   }
 }
 
-function SignedIn({ session, onEnded }: { session: StaffSession; onEnded: (reason: SignedOutReason) => void }): JSX.Element {
-  const ctx = useMemo(() => makeContext(session, onEnded), [session, onEnded]);
+function SignedIn(props: { session: StaffSession; onEnded: (reason: SignedOutReason) => void; onRenewed: (session: StaffSession) => void }): JSX.Element {
+  const { session, onEnded, onRenewed } = props;
+  const ctx = useMemo(() => makeContext(session, onEnded, onRenewed), [session, onEnded, onRenewed]);
   return (
     <ConsoleContext.Provider value={ctx}>
       <ConsoleShell />

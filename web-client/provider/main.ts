@@ -1,6 +1,7 @@
 /**
  * The provider's visit console (/provider/): sign in, today's visits, then a visit as host —
- * the waiting room with Admit / Deny, the admitted list, and the call itself.
+ * the waiting room with Admit / Deny, the admitted list, and the call itself. The staff console
+ * (/console/) links here with the visit's id in the fragment to open that visit directly.
  */
 import '../shared/visit.css';
 import { api } from '../shared/api.ts';
@@ -33,6 +34,15 @@ async function start(): Promise<void> {
         showError('Sign-out failed. Close the browser to end the session.');
       });
   });
+  // Opened from the console for one visit (`/provider/#<appointment id>`): go straight to its
+  // waiting room, and take the id out of the address bar.
+  const wanted = location.hash.slice(1);
+  if (/^[0-9a-f-]{36}$/i.test(wanted)) {
+    history.replaceState(null, '', location.pathname);
+    await showVisits();
+    await joinVisit(wanted);
+    return;
+  }
   await showVisits();
 }
 

@@ -9,7 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api.ts';
 import type { SessionInfo } from '../kit/session.ts';
 import { ErrorNote, Field } from '../kit/ui.tsx';
-import { SIGN_IN_MESSAGES } from './sign-in.tsx';
+import { SIGN_IN_MESSAGES } from './messages.ts';
 
 interface Secret {
   readonly secret: string;

@@ -9,15 +9,8 @@ import { api } from '../../shared/api.ts';
 import { asStaffSession, type SessionInfo, type StaffSession } from '../kit/session.ts';
 import { ErrorNote, Field } from '../kit/ui.tsx';
 import { Enroll } from './enroll.tsx';
+import { SIGN_IN_MESSAGES } from './messages.ts';
 
-export const SIGN_IN_MESSAGES: Readonly<Record<string, string>> = {
-  invalid_credentials: 'Username, password or code is not correct.',
-  too_many_attempts: 'Too many attempts. Wait a few minutes, then try again.',
-  rate_limited: 'Too many attempts. Wait a few minutes, then try again.',
-  invalid_code: 'The code is not correct, or was already used. Wait for the next code and try again.',
-  challenge_invalid: 'Sign-in took too long. Start again.',
-  validation_failed: 'Check the username, password and code.',
-};
 
 type Step = { readonly name: 'password' } | { readonly name: 'code'; readonly challenge: string } | { readonly name: 'enroll'; readonly challenge: string };
 

@@ -32,7 +32,7 @@ export function describeError(err: unknown, own: Readonly<Record<string, string>
   return 'Something went wrong in this page. Reload it and try again.';
 }
 
-/** The per-field problems of a 400 (`fields` of the error body), keyed by the last path segment. */
+/** The per-field problems of a 400 (`fields` of the error body), keyed by the last path segment; several for one field are joined. */
 export function fieldProblems(err: unknown): Readonly<Record<string, string>> {
   if (!(err instanceof ApiError)) return {};
   const fields = err.extra['fields'];
@@ -41,7 +41,9 @@ export function fieldProblems(err: unknown): Readonly<Record<string, string>> {
   for (const f of fields as unknown[]) {
     if (typeof f !== 'object' || f === null) continue;
     const { path, message } = f as Partial<FieldProblem>;
-    if (typeof path === 'string' && typeof message === 'string') out[path.split('.').pop() ?? path] = message;
+    if (typeof path !== 'string' || typeof message !== 'string') continue;
+    const key = path.split('.').pop() ?? path;
+    out[key] = out[key] === undefined ? message : `${out[key]} ${message}`;
   }
   return out;
 }

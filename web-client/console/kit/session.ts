@@ -49,6 +49,8 @@ export interface ConsoleContextValue {
   /** A raw same-origin GET (CSV / JSON Lines downloads); a 401 ends the console session. */
   download: (path: string) => Promise<Blob>;
   signOut: () => Promise<void>;
+  /** The gateway rotated the session (break-glass): carry on with the new id and CSRF token. */
+  renew: (info: SessionInfo) => void;
 }
 
 export const ConsoleContext = createContext<ConsoleContextValue | undefined>(undefined);
@@ -61,9 +63,11 @@ export function useConsole(): ConsoleContextValue {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function makeContext(session: StaffSession, onEnded: (reason: SignedOutReason) => void): ConsoleContextValue {
+export function makeContext(session: StaffSession, onEnded: (reason: SignedOutReason) => void, onRenewed: (session: StaffSession) => void): ConsoleContextValue {
   const guard = (err: unknown): never => {
-    if (err instanceof ApiError && err.status === 401) onEnded('expired');
+    // 401 `invalid_credentials` is a failed re-authentication (break-glass, new recovery codes):
+    // the session itself is fine. Every other 401 means the session is gone.
+    if (err instanceof ApiError && err.status === 401 && err.code !== 'invalid_credentials') onEnded('expired');
     throw err;
   };
   return {
@@ -86,6 +90,11 @@ export function makeContext(session: StaffSession, onEnded: (reason: SignedOutRe
       if (res.status === 401) guard(new ApiError(401, 'unauthenticated', 'Session ended'));
       if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `download failed (${res.status})`);
       return res.blob();
+    },
+    renew(info: SessionInfo): void {
+      const next = asStaffSession(info);
+      if (next === undefined) onEnded('expired');
+      else onRenewed(next);
     },
     async signOut(): Promise<void> {
       try {

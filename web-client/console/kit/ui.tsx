@@ -42,7 +42,7 @@ export function Field(props: { label: string; hint?: string; problem?: string | 
         </small>
       )}
       {props.problem === undefined ? null : (
-        <small id={problemId} class="field-problem" role="alert">
+        <small id={problemId} class="field-problem" role="alert" data-testid="field-problem">
           {props.problem}
         </small>
       )}
@@ -123,8 +123,11 @@ export function Table(props: { caption: string; head: readonly string[]; rows: r
 }
 
 /** A modal on the native <dialog>: focus moves in and is trapped; Escape calls onCancel. */
+let dialogSeq = 0;
+
 export function Dialog(props: { open: boolean; title: string; onCancel: () => void; children: ComponentChildren; testId?: string; role?: 'dialog' | 'alertdialog' }): JSX.Element {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useRef(`dialog-title-${++dialogSeq}`).current;
   useEffect(() => {
     const d = ref.current;
     if (d === null) return;
@@ -135,14 +138,14 @@ export function Dialog(props: { open: boolean; title: string; onCancel: () => vo
     <dialog
       ref={ref}
       role={props.role ?? 'dialog'}
-      aria-labelledby="dialog-title"
+      aria-labelledby={titleId}
       data-testid={props.testId}
       onCancel={(e) => {
         e.preventDefault();
         props.onCancel();
       }}
     >
-      <h2 id="dialog-title">{props.title}</h2>
+      <h2 id={titleId}>{props.title}</h2>
       {props.children}
     </dialog>
   );
