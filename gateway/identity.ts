@@ -21,6 +21,7 @@ import { createAccessControl } from './access/access-control.ts';
 import { createBreakGlass } from './access/break-glass.ts';
 import { breakGlassRoutes } from './access/break-glass-routes.ts';
 import { adminRoutes } from './admin/admin-routes.ts';
+import { adminViewRoutes } from './admin/admin-view-routes.ts';
 import { auditRoutes } from './audit/audit-routes.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { presentedToken } from './auth/credentials.ts';
@@ -107,6 +108,7 @@ export function createIdentity(deps: IdentityDeps) {
     },
     authRoutes({ staffLogin, sessions, sessionMw, access }),
     adminRoutes({ db, audit, users, sessions, sessionMw, access, throttle }),
+    adminViewRoutes({ db, users, sessionMw, access, throttle }),
     patientRoutes({ db, audit, patients, sessionMw, access }),
     enrollmentRoutes({ enrollment, sessions, sessionMw, access, throttle: redeemThrottle }),
     appointmentRoutes({ appointments, sessionMw, access }),
