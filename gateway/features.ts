@@ -15,7 +15,11 @@ import { clinicRoutes } from './clinics/clinic-routes.ts';
 import { createCampaignStore } from '../core/campaigns/store.ts';
 import { createTemplateStore } from '../core/reminders/templates.ts';
 import { campaignRoutes } from './campaigns/campaign-routes.ts';
+import { auditBrowseRoutes } from './audit/audit-browse-routes.ts';
 import { deadLetterRoutes } from './campaigns/dead-letter-routes.ts';
+import { createCampaignReport } from './campaigns/campaign-report.ts';
+import { campaignReportRoutes } from './campaigns/campaign-report-routes.ts';
+import { providerDirectoryRoutes } from './visits/provider-directory-routes.ts';
 import { registerProgressFeed } from './campaigns/progress-feed.ts';
 import { statusWebhookRoutes, TWILIO_STATUS_PATH } from './campaigns/status-webhook.ts';
 import { lazyReminderText } from './reminders/reminder-text.ts';
@@ -121,6 +125,9 @@ export function createFeatures(deps: FeatureDeps): Features {
     templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
     campaignRoutes({ campaigns, queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),
     deadLetterRoutes({ db, audit, campaigns, queues, sessionMw: identity.sessionMw, access: identity.access }),
+    auditBrowseRoutes({ db, audit, sessionMw: identity.sessionMw, access: identity.access }),
+    campaignReportRoutes({ report: createCampaignReport(db), campaigns, sessionMw: identity.sessionMw, access: identity.access }),
+    providerDirectoryRoutes({ providers: () => identity.users.listStaff({ role: 'provider', status: 'active' }), sessionMw: identity.sessionMw, access: identity.access }),
     ...(deps.webDistDir === undefined ? [] : [webStaticRoutes({ distDir: deps.webDistDir })]),
   ];
 

@@ -39,6 +39,8 @@ describe('PHI linter', () => {
     ['a clock time', 'Your visit is at 3:30 PM', LintRule.clockTime],
     ['a 24-hour time', 'Arrive by 14:45', LintRule.clockTime],
     ['an hour with am/pm', 'Doors open 9am', LintRule.clockTime],
+    ['a time followed by a colon', 'Your visit at 10:30: {{portal_link}}', LintRule.clockTime],
+    ['a time with seconds', 'Starts 10:30:15 sharp', LintRule.clockTime],
     ['an e-mail address', 'Write to jane.doe@gmail.com', LintRule.emailAddress],
     ['a foreign https link', 'Details at https://evil.example/x', LintRule.url],
     ['a look-alike of the portal', 'Join at https://portal.clinic.example.evil.io/visit', LintRule.url],

@@ -86,7 +86,7 @@ export const DETECTORS: readonly Detector[] = [
   },
   {
     rule: LintRule.clockTime,
-    re: new RegExp(`(?<![\\d:])\\d{1,2}:\\d{2}(?:\\s?(?:a\\.m\\.|p\\.m\\.|am|pm))?(?![\\d:])|${B_START}\\d{1,2}\\s?(?:a\\.m\\.|p\\.m\\.|am|pm|o'clock)${B_END}`, 'giu'),
+    re: new RegExp(`(?<![\\d:])\\d{1,2}:\\d{2}(?::\\d{2})?(?:\\s?(?:a\\.m\\.|p\\.m\\.|am|pm))?(?!\\d|:\\d)|${B_START}\\d{1,2}\\s?(?:a\\.m\\.|p\\.m\\.|am|pm|o'clock)${B_END}`, 'giu'),
     describe: () => 'a clock time',
   },
   {

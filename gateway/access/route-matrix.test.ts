@@ -22,11 +22,15 @@ import { createReminderText } from '../../core/reminders/render.ts';
 import { createTemplateStore } from '../../core/reminders/templates.ts';
 import { campaignRoutes } from '../campaigns/campaign-routes.ts';
 import { deadLetterRoutes } from '../campaigns/dead-letter-routes.ts';
+import { createCampaignReport } from '../campaigns/campaign-report.ts';
+import { campaignReportRoutes } from '../campaigns/campaign-report-routes.ts';
+import { providerDirectoryRoutes } from '../visits/provider-directory-routes.ts';
 import { templateRoutes } from '../reminders/template-routes.ts';
 import { createConsentLedger } from '../../core/consent/index.ts';
 import { consentRoutes } from '../consent/consent-routes.ts';
 import { createClinicStore, type ClinicStore } from '../../core/clinics/store.ts';
 import { clinicRoutes } from '../clinics/clinic-routes.ts';
+import { auditBrowseRoutes } from '../audit/audit-browse-routes.ts';
 
 const SUBJECTS = ['provider', 'scheduler', 'admin', 'auditor', 'privacy_officer', 'patient_visit', 'patient_messaging'] as const;
 type Subject = (typeof SUBJECTS)[number];
@@ -98,6 +102,8 @@ const CASES: readonly Case[] = [
   { route: 'DELETE /admin/sessions/{id}', allowed: ['admin'], request: async (w) => ({ path: `/admin/sessions/${(await w.h.staffSession(w.otherProvider)).session.id}` }) },
   { route: 'PUT /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${w.Q}` }) },
   { route: 'DELETE /admin/care-team/{providerId}/patients/{patientId}', allowed: ['admin'], request: async (w) => ({ path: `/admin/care-team/${w.otherProvider.id}/patients/${await w.h.seedPatient()}` }) },
+  { route: 'GET /admin/care-team/{providerId}/patients', allowed: ['admin'], request: (w) => ({ path: `/admin/care-team/${w.provider.id}/patients` }) },
+  { route: 'GET /admin/lockouts', allowed: ['admin'], request: path('/admin/lockouts') },
 
   { route: 'POST /clinics', allowed: ['admin'], request: () => ({ path: '/clinics', body: { name: `Clinic ${randomUUID()}`, timeZone: 'America/Chicago' } }) },
   { route: 'GET /clinics', allowed: STAFF, request: path('/clinics') },
@@ -157,6 +163,11 @@ const CASES: readonly Case[] = [
 
   { route: 'GET /audit/events', allowed: ['auditor', 'privacy_officer'], request: () => ({ path: `/audit/events?${window()}` }) },
   { route: 'GET /audit/verify', allowed: ['auditor', 'privacy_officer'], request: path('/audit/verify') },
+  { route: 'GET /audit/search', allowed: ['auditor', 'privacy_officer'], request: () => ({ path: `/audit/search?${window()}` }) },
+  { route: 'GET /audit/activity', allowed: ['auditor', 'privacy_officer'], request: () => ({ path: `/audit/activity?${window()}` }) },
+  { route: 'GET /audit/actions', allowed: ['auditor', 'privacy_officer'], request: path('/audit/actions') },
+  { route: 'GET /audit/checkpoints/latest', allowed: ['auditor', 'privacy_officer'], request: path('/audit/checkpoints/latest') },
+  { route: 'GET /audit/break-glass-usage', allowed: ['privacy_officer'], request: () => ({ path: `/audit/break-glass-usage?ids=${randomUUID()}` }) },
 
   { route: 'POST /v1/devices', allowed: MESSAGING, request: () => ({ path: '/v1/devices', body: testDevice().registration() }) },
   { route: 'GET /v1/devices', allowed: MESSAGING, request: path('/v1/devices') },
@@ -195,6 +206,9 @@ const CASES: readonly Case[] = [
   { route: 'POST /campaigns/{id}/cancel', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/cancel` }) },
   { route: 'GET /campaigns/{id}/dead-letters', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/dead-letters` }) },
   { route: 'POST /campaigns/{id}/replay', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/replay`, body: {} }) },
+  { route: 'GET /campaigns', allowed: ['scheduler'], request: path('/campaigns') },
+  { route: 'GET /campaigns/{id}/deliveries', allowed: ['scheduler'], request: () => ({ path: `/campaigns/${randomUUID()}/deliveries` }) },
+  { route: 'GET /providers', allowed: ['provider', 'scheduler'], request: path('/providers') },
   { route: 'POST /v1/attachments', allowed: MESSAGING, request: () => ({ path: '/v1/attachments', raw: { bytes: new Uint8Array(64), contentType: 'application/octet-stream' } }) },
   { route: 'GET /v1/attachments/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/attachments/${randomUUID()}` }) },
 ];
@@ -228,10 +242,13 @@ describe('route × role matrix', () => {
           templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
           campaignRoutes({ campaigns: createCampaignStore({ db: t.db, audit }), queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, v, ch) => templates.exists(id, v, ch) }),
           deadLetterRoutes({ db: t.db, audit, campaigns: createCampaignStore({ db: t.db, audit }), queues, sessionMw: identity.sessionMw, access: identity.access }),
+          campaignReportRoutes({ report: createCampaignReport(t.db), campaigns: createCampaignStore({ db: t.db, audit }), sessionMw: identity.sessionMw, access: identity.access }),
+          providerDirectoryRoutes({ providers: () => identity.users.listStaff({ role: 'provider', status: 'active' }), sessionMw: identity.sessionMw, access: identity.access }),
         ];
         reminders.push(consentRoutes({ ledger: createConsentLedger({ db: t.db, audit }), sessionMw: identity.sessionMw, access: identity.access }));
         clinics = createClinicStore({ db: t.db, audit });
         reminders.push(clinicRoutes({ clinics, sessionMw: identity.sessionMw, access: identity.access }));
+        reminders.push(auditBrowseRoutes({ db: t.db, audit, sessionMw: identity.sessionMw, access: identity.access }));
         return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
       },
     });

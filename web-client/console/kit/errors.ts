@@ -12,8 +12,10 @@ const COMMON: Readonly<Record<string, string>> = {
   conflict: 'Someone changed this at the same time. Reload and try again.',
   rate_limited: 'Too many requests. Wait a minute, then try again.',
   csrf_failed: 'Your session could not be confirmed. Reload the page.',
-  unauthenticated: 'Your session ended. Sign in again; nothing you had not saved was sent.',
-  unavailable: 'A service the gateway needs is down. Try again in a minute; nothing was lost.',
+  unauthorized: 'Your session ended. Sign in again; nothing you had not saved was sent.',
+  session_invalid: 'Your session ended. Sign in again; nothing you had not saved was sent.',
+  service_unavailable: 'A service the gateway needs is down. Try again in a minute; nothing was lost.',
+  payload_too_large: 'That is more than the gateway accepts in one request. Make it smaller and try again.',
   phi_detected: 'The text contains something that looks like patient information. Remove it and try again.',
 };
 
