@@ -9,13 +9,14 @@ import { chatCommands } from './commands/chat.ts';
 import { configCommands } from './commands/config.ts';
 import { dbCommands } from './commands/db.ts';
 import { keysCommands } from './commands/keys.ts';
+import { messengerCommands } from './commands/messenger.ts';
 import { patientCommands } from './commands/patient.ts';
 import { serverCommands } from './commands/server.ts';
 import { workerCommands } from './commands/worker.ts';
 import { campaignCommands } from './commands/campaign.ts';
 import type { Command, CommandContext } from './commands/types.ts';
 
-export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands, ...campaignCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands, ...messengerCommands, ...campaignCommands];
 
 export const EXIT_USAGE = 2;
 

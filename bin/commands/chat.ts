@@ -6,21 +6,15 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { StartupError } from '../../core/errors.ts';
-import { connectMessenger, LocalStore, redeemEnrollmentCode, SdkError, signInStaff, type Messenger, type SignedIn } from '../../sdk/index.ts';
-import { readPasswordFrom } from './admin.ts';
+import { connectMessenger, SdkError, type LocalStore, type Messenger } from '../../sdk/index.ts';
+import { interruptSignal, openClientStore, saveAccount, SIGN_IN_OPTIONS, signInFromFlags, storedAccount, type Account, type TtyInput } from './client-account.ts';
 import type { Command, CommandContext } from './types.ts';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const PASSPHRASE_ENV = 'TELEHEALTH_CHAT_PASSPHRASE';
-
-interface TtyInput extends Readable {
-  readonly isTTY?: boolean;
-  setRawMode?(mode: boolean): unknown;
-}
 
 export interface ChatIo {
   readonly stdin: TtyInput;
@@ -28,59 +22,18 @@ export interface ChatIo {
   readonly stopSignal?: AbortSignal;
 }
 
-interface Account {
-  readonly gatewayUrl: string;
-  readonly token: string;
-  readonly userId: string;
-}
-
 const STATE_HELP = `  --state <dir>   where the encrypted local store lives (default ~/.telehealth/chat)
 The store is unlocked with ${PASSPHRASE_ENV}, or a prompt on a terminal.`;
 
-function hiddenPrompt(input: TtyInput, output: Writable, prompt: string): Promise<string> {
-  const setRaw = input.setRawMode?.bind(input);
-  if (!setRaw) return Promise.reject(new StartupError(`stdin is not a terminal: set ${PASSPHRASE_ENV}`));
-  output.write(prompt);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const onData = (data: Buffer | string) => {
-      for (const ch of typeof data === 'string' ? data : data.toString('utf8')) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0003') {
-          input.off('data', onData);
-          setRaw(false);
-          input.pause();
-          output.write('\n');
-          return ch === '\u0003' ? reject(new StartupError('cancelled')) : resolve(value);
-        }
-        value = ch === '\u007f' ? [...value].slice(0, -1).join('') : value + ch;
-      }
-      return undefined;
-    };
-    setRaw(true);
-    input.resume();
-    input.on('data', onData);
-  });
-}
-
-async function openStore(ctx: CommandContext, io: ChatIo, dir: string | undefined, create: boolean): Promise<LocalStore> {
-  const stateDir = dir ?? path.join(homedir(), '.telehealth', 'chat');
-  const passphrase = ctx.env[PASSPHRASE_ENV] ?? (await hiddenPrompt(io.stdin, ctx.stderr, 'Chat store passphrase: '));
-  if (passphrase === '') throw new StartupError(`the chat store passphrase is empty (${PASSPHRASE_ENV})`);
-  try {
-    return create ? await LocalStore.openOrCreate(stateDir, { passphrase }) : await LocalStore.open(stateDir, { passphrase });
-  } catch (err) {
-    if (err instanceof SdkError && err.code === 'store_not_found') throw new StartupError(`no chat state in ${stateDir}`, 'Run `telehealth chat login` first.');
-    if (err instanceof SdkError) throw new StartupError(err.message);
-    throw err;
-  }
+function openStore(ctx: CommandContext, io: ChatIo, dir: string | undefined, create: boolean): Promise<LocalStore> {
+  const spec = { dir, defaultDir: path.join(homedir(), '.telehealth', 'chat'), passphraseEnv: PASSPHRASE_ENV, label: 'chat', missingHint: 'Run `telehealth chat login` first.' };
+  return openClientStore(ctx, io.stdin, spec, create);
 }
 
 function accountOf(store: LocalStore): Account {
-  const a = store.state.app.account as Partial<Account> | undefined;
-  if (typeof a?.gatewayUrl !== 'string' || typeof a.token !== 'string' || typeof a.userId !== 'string') {
-    throw new StartupError('not signed in', 'Run `telehealth chat login --url <gateway> ...` first.');
-  }
-  return { gatewayUrl: a.gatewayUrl, token: a.token, userId: a.userId };
+  const account = storedAccount(store);
+  if (account === undefined) throw new StartupError('not signed in', 'Run `telehealth chat login --url <gateway> ...` first.');
+  return account;
 }
 
 /** Open the store and a messenger; `fn` runs with both, and both are closed afterwards. */
@@ -106,19 +59,6 @@ async function withMessenger(ctx: CommandContext, io: ChatIo, stateDir: string |
   }
 }
 
-/** Aborts on the first Ctrl-C / SIGTERM, so `listen` closes its socket and store cleanly. */
-function interruptSignal(): AbortSignal {
-  const ac = new AbortController();
-  const onSignal = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    ac.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return ac.signal;
-}
-
 export function createChatCommands(io: ChatIo): Command[] {
   const login: Command = {
     words: ['chat', 'login'],
@@ -133,31 +73,14 @@ ${STATE_HELP}
 
 Exit codes: 0 signed in, 1 refused by the gateway, 2 usage problem.`,
     async run(ctx) {
-      const { values } = parseArgs({
-        args: [...ctx.argv],
-        options: { url: { type: 'string' }, username: { type: 'string' }, 'password-stdin': { type: 'boolean', default: false }, totp: { type: 'string' }, 'enrollment-code': { type: 'string' }, state: { type: 'string' } },
-        strict: true,
-      });
+      const { values } = parseArgs({ args: [...ctx.argv], options: { ...SIGN_IN_OPTIONS, state: { type: 'string' } }, strict: true });
       if (values.url === undefined) throw new StartupError('--url is required');
-      const baseUrl = values.url;
-      if ((values.username === undefined) === (values['enrollment-code'] === undefined)) throw new StartupError('give either --username (staff) or --enrollment-code (patient)');
-      let signIn: () => Promise<SignedIn>;
-      if (values.username !== undefined) {
-        const username = values.username;
-        const password = values['password-stdin'] ? await readPasswordFrom(io.stdin) : await hiddenPrompt(io.stdin, ctx.stderr, 'Password: ');
-        const totp = values.totp ?? (await hiddenPrompt(io.stdin, ctx.stderr, 'Authenticator code: '));
-        signIn = () => signInStaff({ baseUrl }, username, password, totp);
-      } else {
-        const code = values['enrollment-code'] ?? '';
-        signIn = () => redeemEnrollmentCode({ baseUrl }, code);
-      }
+      const flags = await signInFromFlags(values, io.stdin, ctx.stderr, PASSPHRASE_ENV);
+      if (flags === undefined) throw new StartupError('give either --username (staff) or --enrollment-code (patient)');
       const store = await openStore(ctx, io, values.state, true);
       try {
-        const who = await signIn();
-        const local = store.state.local;
-        if (local && local.userId !== who.userId) throw new StartupError('this chat state belongs to another account; use another --state directory');
-        store.state.app.account = { gatewayUrl: baseUrl, token: who.token, userId: who.userId } satisfies Account;
-        await store.commit();
+        const who = await flags.signIn();
+        await saveAccount(store, flags.baseUrl, who);
         ctx.stdout.write(`Signed in as ${who.userId} (${who.kind}); session expires ${who.expiresAt}\n`);
         return EXIT_OK;
       } catch (err) {
