@@ -8,7 +8,7 @@
  * not entries and are not.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { AuditAction, isAuditAction, type AuditLog, type AuditRecord } from '../../core/audit/index.ts';
+import { AuditAction, isAuditAction, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { isIanaTimeZone } from '../../core/patients/schema.ts';
@@ -19,6 +19,7 @@ import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import { errorResponse, guardedErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
 import { auditActivity, Bucket, grantUsage, latestCheckpoint, searchAudit } from './audit-queries.ts';
+import { SearchEventSchema, searchEventView } from './event-view.ts';
 
 export interface AuditBrowseRouteDeps {
   readonly db: Db;
@@ -43,26 +44,6 @@ const windowQuery = {
 };
 const id = z.string().min(1).max(128);
 
-const SearchEvent = z
-  .object({
-    seq: z.number().int(),
-    at: z.string(),
-    actorType: z.string(),
-    actorId: z.string().nullable(),
-    action: z.string(),
-    resourceType: z.string().nullable(),
-    resourceId: z.string().nullable(),
-    patientId: z.string().nullable(),
-    outcome: z.string(),
-    requestId: z.string().nullable(),
-    ip: z.string().nullable(),
-    breakGlass: z.boolean(),
-    details: z.record(z.string(), z.unknown()),
-    prevHash: z.string(),
-    hash: z.string(),
-  })
-  .openapi('AuditSearchEvent', { description: 'One chain entry; `prevHash` and `hash` let a reader match an exported slice against the chain.' });
-
 const search = createRoute({
   ...guarded,
   method: 'get',
@@ -84,7 +65,7 @@ const search = createRoute({
     }),
   },
   responses: {
-    200: ok('A page of matching entries', z.object({ events: z.array(SearchEvent), next: z.number().int().nullable(), until: z.number().int(), total: z.number().int().nullable() })),
+    200: ok('A page of matching entries', z.object({ events: z.array(SearchEventSchema), next: z.number().int().nullable(), until: z.number().int(), total: z.number().int().nullable() })),
     400: errorResponse('`validation_failed`: bad window (to before from, or longer than 366 days), an unknown action'),
     ...errors,
   },
@@ -165,26 +146,6 @@ function checkWindow(q: { from: string; to: string }): { from: Date; to: Date } 
 
 const invalid = (path: string, message: string): AppError => new AppError(400, ErrorCode.validation, 'Invalid query', { fields: [{ path, message }] });
 
-function eventView(r: AuditRecord): z.infer<typeof SearchEvent> {
-  return {
-    seq: r.seq,
-    at: r.at,
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    patientId: r.patient_id,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    ip: r.ip,
-    breakGlass: r.break_glass,
-    details: r.details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
-
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function auditBrowseRoutes(deps: AuditBrowseRouteDeps): RouteModule {
@@ -212,7 +173,7 @@ export function auditBrowseRoutes(deps: AuditBrowseRouteDeps): RouteModule {
         outcome: 'success',
         details: { view: 'search', count: result.records.length, byActor: q.actorId !== undefined, byPatient: q.patientId !== undefined, byAction: q.action ?? null, page: q.after === undefined ? 'first' : 'next' },
       });
-      return c.json({ events: result.records.map(eventView), next: result.next, until: result.until, total: result.total }, 200);
+      return c.json({ events: result.records.map(searchEventView), next: result.next, until: result.until, total: result.total }, 200);
     });
 
     app.openapi({ ...activity, ...mw }, async (c) => {

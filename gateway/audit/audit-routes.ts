@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { AuditAction, exportEntries, verifyChain, type AuditLog, type AuditRecord } from '../../core/audit/index.ts';
+import { AuditAction, exportEntries, verifyChain, type AuditLog } from '../../core/audit/index.ts';
 import type { Db } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import type { AccessControl } from '../access/access-control.ts';
@@ -14,6 +14,7 @@ import { auditContext } from '../auth/request-auth.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import { errorResponse, guardedErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
+import { EventSchema, eventView } from './event-view.ts';
 
 export interface AuditRouteDeps {
   readonly db: Db;
@@ -26,25 +27,6 @@ export interface AuditRouteDeps {
 const guarded = { security: [{ session: [] }], tags: ['audit'] };
 const { 404: _notFound, ...errors } = guardedErrors;
 const MAX_WINDOW_MS = 366 * 86_400_000;
-
-const EventSchema = z
-  .object({
-    seq: z.number().int(),
-    at: z.string(),
-    actorType: z.string(),
-    actorId: z.string().nullable(),
-    action: z.string(),
-    resourceType: z.string().nullable(),
-    resourceId: z.string().nullable(),
-    patientId: z.string().nullable(),
-    outcome: z.string(),
-    requestId: z.string().nullable(),
-    ip: z.string().nullable(),
-    breakGlass: z.boolean(),
-    details: z.record(z.string(), z.unknown()),
-    hash: z.string(),
-  })
-  .openapi('AuditEvent');
 
 const search = createRoute({
   ...guarded,
@@ -84,25 +66,6 @@ const verify = createRoute({
     ...errors,
   },
 });
-
-function eventView(r: AuditRecord): z.infer<typeof EventSchema> {
-  return {
-    seq: r.seq,
-    at: r.at,
-    actorType: r.actor_type,
-    actorId: r.actor_id,
-    action: r.action,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    patientId: r.patient_id,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    ip: r.ip,
-    breakGlass: r.break_glass,
-    details: r.details,
-    hash: r.hash,
-  };
-}
 
 export function auditRoutes(deps: AuditRouteDeps): RouteModule {
   const mw = { middleware: [deps.sessionMw.required] };

@@ -14,6 +14,7 @@ import { Action } from '../access/policy.ts';
 import type { SessionMiddleware } from '../auth/session-middleware.ts';
 import { errorResponse, guardedErrors } from '../openapi/schemas.ts';
 import type { RouteModule } from '../route-module.ts';
+import { CampaignSchema } from './campaign-routes.ts';
 import { REPORT_LIMITS, type CampaignReport, type CampaignSummary, type DeliveryReportRow } from './campaign-report.ts';
 
 export interface CampaignReportRouteDeps {
@@ -25,18 +26,7 @@ export interface CampaignReportRouteDeps {
 
 const States = z.enum(Object.values(DeliveryState) as [DeliveryState, ...DeliveryState[]]);
 
-const SummarySchema = z
-  .object({
-    id: z.string(),
-    channel: z.enum(['sms', 'email']),
-    purpose: z.enum(['appointment_reminders', 'general_outreach']),
-    templateId: z.string(),
-    templateVersion: z.number().int(),
-    status: z.enum(['running', 'paused', 'cancelled', 'completed']),
-    total: z.number().int(),
-    createdAt: z.string(),
-    states: z.record(States, z.number().int()),
-  })
+const SummarySchema = CampaignSchema.extend({ states: z.record(States, z.number().int()) })
   .openapi('CampaignSummary');
 
 const DeliverySchema = z

@@ -28,7 +28,7 @@ export interface CampaignRouteDeps {
   readonly templateExists: (templateId: string, version: number, channel: 'sms' | 'email') => Promise<boolean>;
 }
 
-const CampaignSchema = z
+export const CampaignSchema = z
   .object({
     id: z.string(),
     channel: z.enum(['sms', 'email']),
