@@ -48,7 +48,8 @@ export interface TestPage {
 export interface TestBrowser {
   readonly browser: Browser;
   /** A page in a fresh context (own cookies and storage) with camera and microphone granted for `origin`. */
-  newPage(origin: string, options?: { viewport?: { width: number; height: number } }): Promise<TestPage>;
+  /** `bypassCSP` only for injecting test tooling (axe-core); the product's pages must work under their CSP. */
+  newPage(origin: string, options?: { viewport?: { width: number; height: number }; bypassCSP?: boolean }): Promise<TestPage>;
   close(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   return {
     browser,
     async newPage(origin, options = {}) {
-      const context = await browser.newContext({ viewport: options.viewport ?? { width: 1024, height: 768 } });
+      const context = await browser.newContext({ viewport: options.viewport ?? { width: 1024, height: 768 }, bypassCSP: options.bypassCSP === true });
       contexts.push(context);
       await context.grantPermissions(['camera', 'microphone'], { origin });
       const page = await context.newPage();
