@@ -116,4 +116,24 @@ describe('console sign-in, enrollment, recovery codes and automatic logoff (head
     expect(await page.evaluate<number>(`fetch('/auth/session').then((r) => r.status)`)).toBe(401);
     await expect.poll(() => idleExpiries(sessionId)).toBe(1);
   });
+
+  it('a session ended mid-form lands on the signed-out screen saying nothing was sent, and nothing was saved', { timeout: 60_000 }, async () => {
+    const account = await w.staff('scheduler');
+    const { page } = await browser.newPage(w.url);
+    page.setDefaultTimeout(15_000);
+    await signInConsole(page, w.url, account);
+    await page.getByTestId('nav-templates').click();
+    await page.getByTestId('new-template').click();
+    await page.getByTestId('template-name').fill('half-done');
+    await page.getByTestId('template-body').fill('This is {{clinic_name}}. {{portal_link}} {{opt_out}}');
+    // An administrator revokes the session while the form is being filled in.
+    const sessionId = await page.evaluate<string>(`fetch('/auth/session').then((r) => r.json()).then((s) => s.id)`);
+    expect(await w.identity.sessions.end(sessionId, 'revoked', { actorType: 'user', actorId: 'admin-test' })).toBe(true);
+    await page.getByTestId('template-save').click();
+    await page.getByTestId('signed-out').waitFor();
+    expect(await page.getByTestId('signed-out').getAttribute('data-reason')).toBe('expired');
+    expect(await page.getByTestId('signed-out').textContent()).toContain('Anything you had not saved was not sent');
+    const [saved] = await w.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM reminder_templates WHERE name = 'half-done'`);
+    expect(saved?.n).toBe(0);
+  });
 });
