@@ -8,6 +8,7 @@ import { createIdentity, type Identity, type IdentityDeps } from './identity.ts'
 import { createKeyDirectory } from './keys/key-directory.ts';
 import { keyRoutes } from './keys/key-routes.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
+import { contactRoutes } from './messaging/contact-routes.ts';
 import type { MediaService } from '../media/index.ts';
 import { reminderQueues } from '../core/campaigns/queue.ts';
 import { createClinicStore } from '../core/clinics/store.ts';
@@ -121,6 +122,7 @@ export function createFeatures(deps: FeatureDeps): Features {
     clinicRoutes({ clinics: createClinicStore({ db, audit }), sessionMw: identity.sessionMw, access: identity.access }),
     keyRoutes({ db, audit, config, redis, keyPrefix, sessionMw: identity.sessionMw, access: identity.access, log, directory }),
     ...messaging.routes,
+    contactRoutes({ db, audit, patients: identity.patients, sessionMw: identity.sessionMw, access: identity.access }),
     ...consent,
     templateRoutes({ templates, text, sessionMw: identity.sessionMw, access: identity.access }),
     campaignRoutes({ campaigns, queues, sessionMw: identity.sessionMw, access: identity.access, templateExists: (id, version, channel) => templates.exists(id, version, channel) }),

@@ -14,6 +14,7 @@ import { createLogger } from '../../core/log/logger.ts';
 import { keyRoutes } from '../keys/key-routes.ts';
 import { testDevice } from '../keys/test-keys.ts';
 import { createMessaging, type Messaging } from '../messaging/index.ts';
+import { contactRoutes } from '../messaging/contact-routes.ts';
 import { identityHarness, type SeededStaff } from '../testing/identity-harness.ts';
 import { createWsHub } from '../ws/ws-hub.ts';
 import { reminderQueues, type ReminderQueues } from '../../core/campaigns/queue.ts';
@@ -211,6 +212,7 @@ const CASES: readonly Case[] = [
   { route: 'GET /providers', allowed: ['provider', 'scheduler'], request: path('/providers') },
   { route: 'POST /v1/attachments', allowed: MESSAGING, request: () => ({ path: '/v1/attachments', raw: { bytes: new Uint8Array(64), contentType: 'application/octet-stream' } }) },
   { route: 'GET /v1/attachments/{id}', allowed: MESSAGING, request: () => ({ path: `/v1/attachments/${randomUUID()}` }) },
+  { route: 'GET /v1/contacts', allowed: MESSAGING, request: path('/v1/contacts') },
 ];
 
 /** Routes every caller may reach without a session and that carry no identity data. */
@@ -249,7 +251,7 @@ describe('route × role matrix', () => {
         clinics = createClinicStore({ db: t.db, audit });
         reminders.push(clinicRoutes({ clinics, sessionMw: identity.sessionMw, access: identity.access }));
         reminders.push(auditBrowseRoutes({ db: t.db, audit, sessionMw: identity.sessionMw, access: identity.access }));
-        return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes];
+        return [...reminders, keyRoutes({ db: t.db, audit, config, redis, keyPrefix: `matrix-${randomUUID()}:`, sessionMw: identity.sessionMw, access: identity.access, log }), ...messaging.routes, contactRoutes({ db: t.db, audit, patients: identity.patients, sessionMw: identity.sessionMw, access: identity.access })];
       },
     });
     const provider = await h.seedStaff('provider');

@@ -41,6 +41,24 @@ export interface ConversationSummary {
   readonly identityChanged: boolean;
 }
 
+/**
+ * Someone the gateway says this account may message (GET /api/contacts, from the gateway's
+ * GET /v1/contacts). Fetched when the page asks, held in no store: a patient's name is PHI.
+ */
+export interface ContactView {
+  readonly userId: string;
+  readonly kind: 'provider' | 'patient';
+  readonly displayName: string;
+  /** They have a messaging device: a conversation can start now. */
+  readonly hasDevice: boolean;
+}
+
+export interface ContactsView {
+  readonly contacts: readonly ContactView[];
+  /** The gateway lists at most 500; the others can still be reached by user id. */
+  readonly truncated: boolean;
+}
+
 export interface NewConversationBody {
   readonly peerUserId: string;
   readonly label?: string;

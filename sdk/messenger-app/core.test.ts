@@ -132,6 +132,20 @@ describe('MessengerCore', () => {
     expect(err.status).toBe(409);
   });
 
+  it('asks the gateway for contacts only when signed in, and says so when it cannot be reached', async () => {
+    const { transport, stream } = scriptedTransport();
+    const { core } = await world(transport);
+    await core.start();
+    // The world's gateway (127.0.0.1:1) answers nothing.
+    const unreachable = await rejection(core.contacts());
+    expect([unreachable.status, unreachable.code]).toEqual([502, 'gateway_unreachable']);
+    expect(unreachable.message).toMatch(/^Could not load your contacts: the gateway cannot be reached/);
+    stream.handlers?.onSessionEnded?.('logout');
+    await expect.poll(() => core.session('t').signedIn).toBe(false);
+    const signedOut = await rejection(core.contacts());
+    expect([signedOut.status, signedOut.code]).toEqual([401, 'signed_out']);
+  });
+
   it('refuses an attachment over the limit before uploading anything', async () => {
     const { transport } = scriptedTransport();
     const { core } = await world(transport);

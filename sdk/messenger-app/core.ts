@@ -8,13 +8,14 @@
  */
 import { downloadAttachment, uploadAttachment } from '../attachments.ts';
 import { redeemEnrollmentCode, signInStaff, signOut, type SignedIn } from '../auth-client.ts';
+import { listContacts } from '../contacts-client.ts';
 import type { AttachmentPointer } from '../content.ts';
 import { MAX_TEXT_CHARS } from '../content.ts';
 import { SdkError, SdkErrorCode } from '../errors.ts';
 import type { LocalStore } from '../local-store.ts';
 import type { Messenger } from '../messenger.ts';
 import { MessagingErrorCode } from '../../core/protocol/messaging.ts';
-import type { AppEvent, ConnectionState, ConversationSummary, ConversationView, SafetyNumberView, SessionView, SignInBody, UploadView } from './api.ts';
+import type { AppEvent, ConnectionState, ContactsView, ConversationSummary, ConversationView, SafetyNumberView, SessionView, SignInBody, UploadView } from './api.ts';
 import { ConversationBook } from './book.ts';
 import { LocalApiError, LocalErrorCode, sessionGone, translate } from './errors.ts';
 import { describeAttachment, encodeContentType, safeFileName } from './file-names.ts';
@@ -264,6 +265,17 @@ export class MessengerCore {
   conversation(peer: string): ConversationView {
     if (!this.#book.has(peer)) throw new LocalApiError(404, LocalErrorCode.notFound, 'No conversation with this person yet. Start one with their user id.');
     return this.#book.conversation(peer);
+  }
+
+  /** Who this account may message, asked of the gateway each time (names are PHI: never written to the store). */
+  async contacts(): Promise<ContactsView> {
+    const { session } = this.#signedIn();
+    try {
+      return await listContacts(session);
+    } catch (err) {
+      if (err instanceof SdkError && err.status === 403) throw new LocalApiError(403, LocalErrorCode.notAllowed, 'This account may not use secure messaging, so it has no contacts. Ask the clinic if this is wrong.', { cause: err });
+      throw translate(err, 'load your contacts');
+    }
   }
 
   /** Start a conversation: fetching the peer's keys proves they exist, may be messaged, and have a device. */

@@ -159,6 +159,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<Env> {
     return c.json(core.session(c.get('page').csrfToken));
   });
 
+  app.get('/api/contacts', async (c) => c.json(await core.contacts()));
   app.get('/api/conversations', (c) => c.json({ conversations: core.conversations() }));
   app.post('/api/conversations', jsonLimit, async (c) => {
     const body = await jsonBody(c, NewConversationRequest);

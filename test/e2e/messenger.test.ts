@@ -141,11 +141,16 @@ describe('telehealth messenger (two local apps, real gateway, headless Chromium)
     await expect.poll(() => pro.page.getByTestId('connection').textContent(), WAIT).toBe('Connected');
     expect(await pro.page.getByTestId('my-user-id').textContent()).toBe(provider.id);
 
-    // 1. Provider starts the conversation by the patient's user id and writes.
-    await pro.page.getByTestId('peer-id').fill(patient.userId);
-    await pro.page.getByTestId('peer-label').fill('Patient (portal)');
-    await pro.page.getByTestId('start-conversation').click();
+    // 1. Provider starts the conversation by picking the patient's name from the contacts the
+    //    gateway lists (the by-id form stays as the fallback), and writes.
+    expect(await pro.page.getByTestId('peer-id').isVisible()).toBe(true);
+    const contact = pro.page.locator(`[data-testid="contact"][data-peer="${patient.userId}"]`);
+    await contact.waitFor(WAIT);
+    expect(await contact.textContent()).toContain('Ada Lovelace');
+    await contact.click();
     await pro.page.getByTestId('compose-text').waitFor(WAIT);
+    await expect.poll(() => pro.page.locator(`[data-testid="conversation"][data-peer="${patient.userId}"]`).textContent(), WAIT).toContain('Ada Lovelace');
+    expect(await contact.count()).toBe(0);
     await send(pro.page, text('p1'));
     // Delivered as soon as the patient's app has it (the patient has not opened the conversation).
     await expect.poll(() => messageWith(pro.page, text('p1')).getAttribute('data-status'), WAIT).toBe('delivered');

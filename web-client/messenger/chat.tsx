@@ -1,12 +1,15 @@
 /**
- * Signed in: the header (connection state, sign out), the conversation list with "new
- * conversation", and the open conversation. At phone width one of the two panes shows at a time.
+ * Signed in: the header (connection state, sign out), the conversation list — existing
+ * conversations first, then the contacts the gateway lists to start one with, then "new
+ * conversation" by user id as a fallback — and the open conversation. At phone width one of the
+ * two panes shows at a time.
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ConversationSummary, SessionView } from '../../sdk/messenger-app/api.ts';
 import type { LiveVersions } from './live-events.ts';
 import { ConversationPane } from './conversation.tsx';
+import { ContactList, useContacts } from './contact-list.tsx';
 import { call } from './local-api.ts';
 import { NewConversation } from './new-conversation.tsx';
 import { formatTime, peerName, Problem } from './widgets.tsx';
@@ -36,6 +39,9 @@ export function Chat({ session, live, onSession }: { session: SessionView; live:
       live = false;
     };
   }, [tick, live.list, live.all]);
+  // Asked of the gateway once, and again after the page reconnects (not on every message).
+  const contacts = useContacts(live.all);
+  const contactName = (peer: string): string | undefined => (contacts !== undefined && !('failed' in contacts) ? contacts.contacts.find((x) => x.userId === peer)?.displayName : undefined);
 
   const signOut = (): void => {
     call<SessionView>('POST', '/api/sign-out', {})
@@ -62,7 +68,7 @@ export function Chat({ session, live, onSession }: { session: SessionView; live:
           {conversations === undefined ? (
             <p class="muted">Loading…</p>
           ) : conversations.length === 0 ? (
-            <p class="muted">No conversations yet. Start one below with the other person’s user id.</p>
+            <p class="muted">No conversations yet. Pick someone below, or start one with the other person’s user id.</p>
           ) : (
             <ul class="conversations">
               {conversations.map((c) => (
@@ -76,7 +82,7 @@ export function Chat({ session, live, onSession }: { session: SessionView; live:
                     data-peer={c.peerUserId}
                     onClick={() => setOpen(c.peerUserId)}
                   >
-                    <span class="name">{peerName(c)}</span>
+                    <span class="name">{c.label ?? contactName(c.peerUserId) ?? peerName(c)}</span>
                     {c.identityChanged ? <span class="badge warn">safety number changed</span> : null}
                     {c.unread > 0 ? (
                       <span class="badge unread" data-testid="unread">
@@ -89,6 +95,14 @@ export function Chat({ session, live, onSession }: { session: SessionView; live:
               ))}
             </ul>
           )}
+          <ContactList
+            contacts={contacts}
+            conversations={conversations}
+            onStarted={(peer) => {
+              setOpen(peer);
+              setTick((n) => n + 1);
+            }}
+          />
           <NewConversation
             myUserId={session.account?.userId ?? null}
             onStarted={(peer) => {

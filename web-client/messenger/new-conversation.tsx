@@ -1,7 +1,7 @@
 /**
- * Start a conversation by the other person's user id (the gateway has no directory of care-team
- * members to pick from). The app fetches their keys first, so a wrong id, someone outside the
- * care team, or a person without a device is reported here rather than on the first send.
+ * Start a conversation by the other person's user id: the fallback for someone the contact list
+ * (contact-list.tsx) does not show. The app fetches their keys first, so a wrong id, someone
+ * outside the care team, or a person without a device is reported here rather than on the first send.
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
