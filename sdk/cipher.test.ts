@@ -117,6 +117,43 @@ describe('DeviceCipher with real libsignal (PQXDH)', () => {
     await expect(alice.cipher.processBundle(bobId, bobNew.nextBundle())).rejects.toMatchObject({ code: 'untrusted_identity' });
   });
 
+  it('a refused new key of a verified device is reported once per change, also across a restart; accepting it reports nothing more', async () => {
+    const alice = await device();
+    const bobId = randomUUID();
+    const bob = await device(bobId, 1);
+    await alice.cipher.processBundle(bobId, bob.nextBundle());
+    await alice.cipher.markVerified(bobId, 1);
+    const bobNew = await device(bobId, 1);
+    const changed = { userId: bobId, deviceId: 1, wasVerified: true };
+    await expect(alice.cipher.processBundle(bobId, bobNew.nextBundle())).rejects.toMatchObject({ code: 'untrusted_identity' });
+    expect(alice.changes).toEqual([changed]);
+    await expect(alice.cipher.processBundle(bobId, bobNew.nextBundle())).rejects.toMatchObject({ code: 'untrusted_identity' });
+    expect(alice.changes).toEqual([changed]);
+
+    // After a restart the same change is still known as reported.
+    await alice.store.close();
+    const reopened = await LocalStore.open(alice.dir, { passphrase: 'correct horse battery staple' });
+    const changes: unknown[] = [];
+    const alice2: TestDevice = { ...alice, store: reopened, cipher: new DeviceCipher(reopened, (n) => changes.push(n)) };
+    made.splice(made.indexOf(alice), 1, alice2);
+    await expect(alice2.cipher.processBundle(bobId, bobNew.nextBundle())).rejects.toMatchObject({ code: 'untrusted_identity' });
+    expect(changes).toEqual([]);
+    // The refusal left the verified key in place.
+    expect(alice2.cipher.safetyNumbers(bobId)).toMatchObject([{ deviceId: 1, verified: true }]);
+
+    // Accepting the reported key: the session starts, and the change is not reported a second time.
+    await alice2.cipher.markVerified(bobId, 1, false);
+    await alice2.cipher.processBundle(bobId, bobNew.nextBundle());
+    expect((await send(alice2, bobNew, 'with the new key')).plain).toBe('with the new key');
+    expect(changes).toEqual([]);
+
+    // A later, different key is a new change.
+    await alice2.cipher.markVerified(bobId, 1);
+    const bobNewer = await device(bobId, 1);
+    await expect(alice2.cipher.processBundle(bobId, bobNewer.nextBundle())).rejects.toMatchObject({ code: 'untrusted_identity' });
+    expect(changes).toEqual([changed]);
+  });
+
   it('safety numbers match on both sides and differ for another peer', async () => {
     const alice = await device();
     const bob = await device();

@@ -134,6 +134,8 @@ export class DeviceCipher {
     try {
       await processPreKeyBundle(native, ProtocolAddress.new(userId, bundle.deviceId), this.#localAddress(), this.#sessions, this.#identities);
     } catch (err) {
+      // A refused identity key was reported to the user: keep the record of that (once per change).
+      await this.#store.commit();
       throw translate(err, 'cannot start a session from the key bundle');
     }
     await this.#store.commit();

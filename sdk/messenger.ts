@@ -3,6 +3,8 @@
  * devices, plus a copy to this account's other devices), receive over the stream (decrypt,
  * de-duplicate by envelope id, persist, then ack), replenish prekeys when the server says so.
  * Events are typed; a listener that throws is reported and does not stop delivery.
+ * close() ends everything whenever it is called — also a start() still connecting or retrying —
+ * and after it the messenger emits nothing more; a closed messenger cannot be started again.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -15,6 +17,7 @@ import { deviceMismatchOf } from './http-client.ts';
 import type { LocalStore } from './local-store.ts';
 import type { IdentityChangeNotice } from './signal-stores.ts';
 import type { MessageStream, MessagingTransport } from './transport.ts';
+import type { AbortableStreamHandlers } from './ws-client.ts';
 
 const MAX_SEND_ATTEMPTS = 4;
 
@@ -53,6 +56,11 @@ export class Messenger {
   readonly #deliveryReceipts: boolean;
   readonly #listeners = new Map<keyof MessengerEvents, Set<(e: never) => void>>();
   #stream: MessageStream | undefined;
+  /** The connect in progress, shared by concurrent start() calls. */
+  #starting: Promise<void> | undefined;
+  /** Stops a connect in progress (the gateway transport honours it; see ws-client.ts). */
+  readonly #stop = new AbortController();
+  #closing: Promise<void> | undefined;
   #closed = false;
 
   constructor(opts: MessengerOptions) {
@@ -174,22 +182,43 @@ export class Messenger {
     for (const d of current) if (d !== me.deviceId && !known.has(d)) await this.#fetchAndProcess(me.userId, d);
   }
 
-  /** Connect and receive (backlog first, then live) until close() or the session ends. */
-  async start(): Promise<void> {
-    if (this.#closed) throw new SdkError(SdkErrorCode.storeClosed, 'the messenger is closed');
-    if (this.#stream) return;
-    const { deviceId } = this.local;
-    this.#stream = await this.#transport.subscribe(deviceId, {
-      onEnvelope: (env) => this.#receive(env),
-      onDrained: () => this.#emit('drained', {}),
-      onKeysLow: () => {
-        this.replenish().catch((err: unknown) => this.#emit('error', { error: err instanceof Error ? err : new Error(String(err)) }));
-      },
-      onSessionEnded: (reason) => this.#emit('sessionEnded', { reason }),
-      onDeviceRemoved: () => this.#emit('deviceRemoved', {}),
-      onConnection: (state) => this.#emit('connection', { state }),
-      onError: (error) => this.#emit('error', { error }),
+  /**
+   * Connect and receive (backlog first, then live) until close() or the session ends. Resolves once
+   * subscribed; rejects with SdkError `store_closed` when the messenger is (or gets) closed first.
+   */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#stream) return Promise.resolve();
+    this.#starting ??= this.#connect().finally(() => {
+      this.#starting = undefined;
     });
+    return this.#starting;
+  }
+
+  async #connect(): Promise<void> {
+    const { deviceId } = this.local;
+    const report = (error: Error) => this.#emit('error', { error });
+    // Once closed, nothing more comes out: an envelope is then left unacked for the next start.
+    const live = () => !this.#closed;
+    const handlers: AbortableStreamHandlers = {
+      signal: this.#stop.signal,
+      onEnvelope: (env) => (live() ? this.#receive(env) : Promise.resolve()),
+      onDrained: () => live() && this.#emit('drained', {}),
+      onKeysLow: () => {
+        if (live()) this.replenish().catch((err: unknown) => report(err instanceof Error ? err : new Error(String(err))));
+      },
+      onSessionEnded: (reason) => live() && this.#emit('sessionEnded', { reason }),
+      onDeviceRemoved: () => live() && this.#emit('deviceRemoved', {}),
+      onConnection: (state) => live() && this.#emit('connection', { state }),
+      onError: (error) => live() && report(error),
+    };
+    const stream = await this.#transport.subscribe(deviceId, handlers);
+    if (this.#closed) {
+      // A transport that ignores the abort signal finished connecting after close(): undo it.
+      await stream.close();
+      throw closedError();
+    }
+    this.#stream = stream;
   }
 
   async #receive(env: z.infer<typeof InboundEnvelope>): Promise<void> {
@@ -240,13 +269,28 @@ export class Messenger {
     return this.#cipher.exclusive(() => this.#cipher.markVerified(peerUserId, deviceId, verified));
   }
 
-  /** Stops the stream; the local store stays open (its owner closes it). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Stops the stream, also one still connecting, and waits for the message in hand; the local
+   * store stays open (its owner closes it). Idempotent: every call waits for the same end.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
     this.#closed = true;
+    this.#stop.abort(closedError());
+    // The pending start() rejects to its own caller; here it only has to be over.
+    const starting = this.#starting;
+    if (starting) await Promise.allSettled([starting]);
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream) await stream.close();
     await this.#cipher.exclusive(() => Promise.resolve());
   }
+}
+
+function closedError(): SdkError {
+  return new SdkError(SdkErrorCode.storeClosed, 'the messenger is closed');
 }

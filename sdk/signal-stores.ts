@@ -9,6 +9,11 @@
  * - Sending: an unknown key is trusted on first use; a changed key is trusted too and reported,
  *   unless the user had marked that peer device verified — then sending is refused
  *   (`UntrustedIdentity`) until the user checks the new safety number and marks it verified again.
+ *   The refused key is reported too (`wasVerified: true`): it came with a fresh bundle, and the
+ *   warning is all the user has to go on.
+ * - Each change (peer device, new key) is reported once: a refused key is remembered as reported
+ *   (in the store, so a restart does not repeat it) and not reported again when it is refused
+ *   again, accepted, or arrives in a message.
  */
 import {
   Direction,
@@ -27,11 +32,19 @@ import {
   SignedPreKeyRecord,
   SignedPreKeyStore,
 } from '@signalapp/libsignal-client';
+import { z } from 'zod';
 import { fromB64, toB64 } from './bytes.ts';
 import { SdkError, SdkErrorCode } from './errors.ts';
 import type { LocalStore } from './local-store.ts';
 
 export const addressKey = (address: ProtocolAddress): string => `${address.name()}.${address.deviceId()}`;
+
+/**
+ * Under `state.app`: address → a changed key already reported but not stored (sending to it was
+ * refused). The store's schema has no field of its own for this; `app` is the SDK-wide free slot.
+ */
+const REPORTED_KEY = 'sdk.reportedIdentities';
+const Reported = z.record(z.string(), z.string());
 
 export interface IdentityChangeNotice {
   readonly userId: string;
@@ -90,14 +103,39 @@ export class LocalIdentityStore extends IdentityKeyStore {
     if (prior?.key === serialized) return Promise.resolve(IdentityChange.NewOrUnchanged);
     this.#store.state.identities[k] = { key: serialized, verified: false, firstSeen: Date.now() };
     if (prior === undefined) return Promise.resolve(IdentityChange.NewOrUnchanged);
-    this.#onChange({ userId: name.name(), deviceId: name.deviceId(), wasVerified: prior.verified });
+    const reported = this.#reported();
+    const already = reported[k] === serialized;
+    if (k in reported) {
+      delete reported[k];
+      this.#setReported(reported);
+    }
+    if (!already) this.#onChange({ userId: name.name(), deviceId: name.deviceId(), wasVerified: prior.verified });
     return Promise.resolve(IdentityChange.ReplacedExisting);
   }
   isTrustedIdentity(name: ProtocolAddress, key: PublicKey, direction: Direction): Promise<boolean> {
     if (direction === Direction.Receiving) return Promise.resolve(true);
-    const prior = this.#store.state.identities[addressKey(name)];
+    const k = addressKey(name);
+    const prior = this.#store.state.identities[k];
     if (prior === undefined || !prior.verified) return Promise.resolve(true);
-    return Promise.resolve(PublicKey.deserialize(fromB64(prior.key)).equals(key));
+    if (PublicKey.deserialize(fromB64(prior.key)).equals(key)) return Promise.resolve(true);
+    // Refused (the caller keeps the verified key). Only here is the new key known to the user's side.
+    const reported = this.#reported();
+    const serialized = toB64(key.serialize());
+    if (reported[k] !== serialized) {
+      reported[k] = serialized;
+      this.#setReported(reported);
+      this.#onChange({ userId: name.name(), deviceId: name.deviceId(), wasVerified: true });
+    }
+    return Promise.resolve(false);
+  }
+  #reported(): Record<string, string> {
+    const parsed = Reported.safeParse(this.#store.state.app[REPORTED_KEY]);
+    // Unreadable bookkeeping costs at most a repeated warning, never a missed one: start afresh.
+    return parsed.success ? parsed.data : {};
+  }
+  #setReported(reported: Record<string, string>): void {
+    if (Object.keys(reported).length === 0) delete this.#store.state.app[REPORTED_KEY];
+    else this.#store.state.app[REPORTED_KEY] = reported;
   }
   getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
     const prior = this.#store.state.identities[addressKey(name)];

@@ -3,11 +3,13 @@
  * upgrade request). After the server's `ready` it subscribes as this device; envelopes are handed
  * to the caller one at a time, in order. Reconnects with capped exponential backoff, except when
  * the session ended (close 4401 / `session.ended`, or the upgrade answered 401): then the caller
- * must sign in again.
+ * must sign in again. `handlers.signal` stops it at any point — also while the first connection is
+ * still being made or retried, before there is a stream to close.
  */
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { ClientFrames, ServerFrames } from '../core/protocol/messaging.ts';
+import { SdkError, SdkErrorCode } from './errors.ts';
 import type { MessageStream, StreamHandlers } from './transport.ts';
 
 const SESSION_ENDED_CLOSE = 4401;
@@ -34,13 +36,23 @@ export interface WsOptions {
   readonly path?: string;
 }
 
+/**
+ * The handlers plus an abort signal. Aborting before the stream is subscribed rejects with the
+ * signal's reason and leaves no socket or retry timer behind; after that it closes the stream.
+ * (A member of the handlers, not a new parameter, so it passes through MessagingTransport.subscribe
+ * unchanged; transport.ts does not declare it yet.)
+ */
+export interface AbortableStreamHandlers extends StreamHandlers {
+  readonly signal?: AbortSignal;
+}
+
 function wsUrl(baseUrl: string, path: string): string {
   const u = new URL(path, baseUrl);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return u.toString();
 }
 
-export function openMessageStream(opts: WsOptions, deviceId: number, handlers: StreamHandlers): Promise<MessageStream> {
+export function openMessageStream(opts: WsOptions, deviceId: number, handlers: AbortableStreamHandlers): Promise<MessageStream> {
   const url = wsUrl(opts.baseUrl, opts.path ?? '/ws');
   let ws: WebSocket | undefined;
   let closed = false;
@@ -49,6 +61,7 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
   let retry: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
   let firstOutcome: ((err?: Error) => void) | undefined;
+  let stopping: Promise<void> | undefined;
 
   const report = (err: Error) => {
     if (handlers.onError) handlers.onError(err);
@@ -60,6 +73,7 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
   };
 
   const ended = (reason: string) => {
+    if (closed) return;
     closed = true;
     handlers.onSessionEnded?.(reason);
     firstOutcome?.(Object.assign(new Error(`session ended: ${reason}`), { code: 'session_ended' }));
@@ -128,6 +142,8 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
       ping = setInterval(() => send('ping', {}), PING_MS);
     });
     socket.on('message', (data, isBinary) => {
+      // Stopped: what still arrives is not acked, so the gateway keeps it for the next connection.
+      if (closed) return;
       if (isBinary) return report(new Error('binary websocket frame from the gateway'));
       onFrame(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
     });
@@ -136,7 +152,10 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
       if (res.statusCode === 401) return ended('unauthorized');
       report(new Error(`websocket upgrade refused with ${res.statusCode}`));
     });
-    socket.on('error', (err) => report(err));
+    // Aborting a handshake we gave up on raises an error that is ours, not the gateway's.
+    socket.on('error', (err) => {
+      if (!closed) report(err);
+    });
     socket.on('close', (code, reason) => {
       clearInterval(ping);
       handlers.onConnection?.('disconnected');
@@ -146,32 +165,51 @@ export function openMessageStream(opts: WsOptions, deviceId: number, handlers: S
     });
   }
 
+  /** The owner gave up: a first connection still in the making fails with the signal's reason, then everything stops. */
+  function onAbort(): void {
+    const reason: unknown = handlers.signal?.reason;
+    firstOutcome?.(reason instanceof Error ? reason : new SdkError(SdkErrorCode.storeClosed, 'the message stream was stopped'));
+    firstOutcome = undefined;
+    // Nobody awaits this teardown (close() would); a failure in it is reported like any other.
+    stop().catch((err: unknown) => report(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  /** Idempotent: no retry, no heartbeat, the socket closed (or cut after 2 s), the envelope in hand finished. */
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      closed = true;
+      handlers.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(retry);
+      clearInterval(ping);
+      const socket = ws;
+      ws = undefined;
+      if (socket && socket.readyState !== WebSocket.CLOSED) {
+        await new Promise<void>((done) => {
+          socket.once('close', () => done());
+          // A handshake in flight cannot be closed politely; ws aborts it either way.
+          if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+          else socket.close(1000, 'client closing');
+          setTimeout(() => {
+            socket.terminate();
+            done();
+          }, 2_000).unref();
+        });
+      }
+      await queue;
+    })();
+    return stopping;
+  };
+
   return new Promise<MessageStream>((resolve, reject) => {
     const stream: MessageStream = {
       ack(ids) {
         for (let i = 0; i < ids.length; i += 100) send('messages.ack', ClientFrames['messages.ack'].parse({ ids: ids.slice(i, i + 100) }));
       },
-      async close() {
-        if (closed && ws === undefined) return;
-        closed = true;
-        clearTimeout(retry);
-        clearInterval(ping);
-        const socket = ws;
-        ws = undefined;
-        if (socket && socket.readyState !== WebSocket.CLOSED) {
-          await new Promise<void>((done) => {
-            socket.once('close', () => done());
-            socket.close(1000, 'client closing');
-            setTimeout(() => {
-              socket.terminate();
-              done();
-            }, 2_000).unref();
-          });
-        }
-        await queue;
-      },
+      close: stop,
     };
     firstOutcome = (err) => (err ? reject(err) : resolve(stream));
+    if (handlers.signal?.aborted) return onAbort();
+    handlers.signal?.addEventListener('abort', onAbort, { once: true });
     connect();
   });
 }

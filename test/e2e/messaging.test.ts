@@ -233,14 +233,16 @@ describe('e2e messaging through a real gateway (SDK clients)', () => {
     const pat2 = await newDevice(stores, gateway.url, patient.token, patient.userId, 'patient-new-phone');
     await started(pat2);
     await expect(pro.messenger.sendText(patient.userId, 'blocked')).rejects.toMatchObject({ code: 'untrusted_identity' });
+    // The refused send is when the provider learns the verified key changed: one notice, now.
+    const notice = [{ userId: patient.userId, deviceId: pat2.deviceId, wasVerified: true }];
+    expect(pro.recorder.events.identityChanged).toEqual(notice);
 
-    // The provider accepts the change (marks the device unverified), sends, and is told the key
-    // changed (no longer "was verified": accepting cleared that).
+    // The provider accepts the change (marks the device unverified) and sends; no second notice.
     await pro.messenger.markVerified(patient.userId, pat.deviceId, false);
     await pro.messenger.sendText(patient.userId, 'after accepting');
     await pat2.recorder.until('after accepting', () => pat2.recorder.texts().includes('after accepting'));
     expect(pat2.recorder.texts()).toEqual(['after accepting']);
-    expect(pro.recorder.events.identityChanged).toEqual([{ userId: patient.userId, deviceId: pat2.deviceId, wasVerified: false }]);
+    expect(pro.recorder.events.identityChanged).toEqual(notice);
     expect(pro.messenger.safetyNumbers(patient.userId)[0]).toMatchObject({ digits: pat2.messenger.safetyNumbers(provider.id)[0]?.digits, verified: false });
   }, TEST_TIMEOUT_MS);
   it('an attachment travels encrypted: the gateway stores only ciphertext, the recipient gets the bytes back, a tampered blob is refused', async () => {
