@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
+import { createContactIndex } from '../../core/consent/index.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
+import type { Db } from '../../core/db/types.ts';
 import { CLI_CTX, distinctivePatient, storeOn } from '../../core/patients/test-fixtures/patients.ts';
 import { ENGINES } from '../../test/helpers/databases.ts';
 import { patientCommands } from './patient.ts';
@@ -15,6 +17,12 @@ describe.each(ENGINES)('telehealth patient erase (%s)', (kind) => {
     const t = cli();
     const keyring = loadMasterKeyring(loadConfig(t.env));
     const id = await t.direct(async (db) => (await storeOn(db, keyring).store.create(distinctivePatient(), CLI_CTX)).id);
+    // The patient's phone and e-mail are in the blind index an inbound STOP is matched against.
+    const indexed = (db: Db) => db.query<{ n: number }>('SELECT count(*)::int AS n FROM contact_index WHERE patient_id = $1', [id]).then((r) => r[0]?.n);
+    await t.direct(async (db) => {
+      await createContactIndex({ db, keyring }).indexContact(id, 'phone', '+15555550142');
+      expect(await indexed(db)).toBe(1);
+    });
 
     const refused = await t.run(['patient', 'erase', id]);
     expect(refused.code).toBe(2);
@@ -28,6 +36,7 @@ describe.each(ENGINES)('telehealth patient erase (%s)', (kind) => {
       expect(await storeOn(db, keyring).store.get(id)).toMatchObject({ id, erased: true });
       const rows = await db.query<{ actor_id: string; patient_id: string }>(`SELECT actor_id, patient_id FROM audit_log WHERE action = 'patient.crypto_shred'`);
       expect(rows).toEqual([{ actor_id: 'cli', patient_id: id }]);
+      expect(await indexed(db)).toBe(0);
     });
 
     const again = await t.run(['patient', 'erase', id, '--yes']);

@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ActorType, createAuditLog } from '../../core/audit/index.ts';
 import { loadConfig } from '../../core/config/load.ts';
+import { removePatientContacts } from '../../core/consent/index.ts';
 import { openDatabase } from '../../core/db/open.ts';
+import type { Sql } from '../../core/db/types.ts';
 import { AppError, ErrorCode } from '../../core/errors.ts';
 import { erasePatient, isUuid } from '../../core/patients/index.ts';
 import type { Command } from './types.ts';
@@ -53,7 +55,9 @@ Example: telehealth patient erase 0b7e5d6c-3f7a-4c1e-9d55-2f0f3a7c9e11 --yes`,
       const cfg = loadConfig(ctx.env);
       const db = await openDatabase(cfg, 'telehealth-cli');
       try {
-        const res = await erasePatient({ db, audit: createAuditLog(db) }, id, { actorType: ActorType.system, actorId: 'cli' });
+        // The blind index goes too: an inbound STOP from that number must not find the patient.
+        const contacts = { removePatient: (patientId: string, tx?: Sql) => removePatientContacts(tx ?? db, patientId) };
+        const res = await erasePatient({ db, audit: createAuditLog(db), contacts }, id, { actorType: ActorType.system, actorId: 'cli' });
         ctx.stdout.write(
           res.alreadyErased
             ? `patient ${id} was already erased at ${res.erasedAt.toISOString()}; nothing to do\n`

@@ -51,6 +51,15 @@ export interface ContactIndex {
   removePatient(patientId: string, tx?: Sql): Promise<void>;
 }
 
+/**
+ * Forget every contact of a patient (crypto-shredding): needs no key, so the CLI's erase can run
+ * it without the master key, and an inbound STOP from that number no longer finds the patient.
+ */
+export async function removePatientContacts(sql: Sql, patientId: string): Promise<void> {
+  if (!isUuid(patientId)) return;
+  await sql.query('DELETE FROM contact_index WHERE patient_id = $1', [patientId]);
+}
+
 export function createContactIndex(deps: { db: Db; keyring: MasterKeyring }): ContactIndex {
   const { db } = deps;
   // Derived once: the keyring of a running process does not change.
@@ -93,9 +102,6 @@ export function createContactIndex(deps: { db: Db; keyring: MasterKeyring }): Co
       return rows.map((r) => r.patient_id);
     },
 
-    async removePatient(patientId, tx) {
-      if (!isUuid(patientId)) return;
-      await (tx ?? db).query('DELETE FROM contact_index WHERE patient_id = $1', [patientId]);
-    },
+    removePatient: (patientId, tx) => removePatientContacts(tx ?? db, patientId),
   };
 }

@@ -23,7 +23,7 @@ export {
   type RecordOptions,
   type RecordResult,
 } from './ledger.ts';
-export { createContactIndex, ContactKind, normalizeContact, normalizeEmail, normalizePhone, type ContactIndex } from './contact-index.ts';
+export { createContactIndex, ContactKind, normalizeContact, normalizeEmail, normalizePhone, removePatientContacts, type ContactIndex } from './contact-index.ts';
 export { deriveKey, deriveKeys, KeyPurpose, type DerivedKey } from './derived-keys.ts';
 export {
   signUnsubscribeToken,
