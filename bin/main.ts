@@ -106,7 +106,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     }
 
     let listenUrl = '';
-    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl, media, webDistDir: fileURLToPath(new URL('../web-client/dist', import.meta.url)) });
+    const features = createFeatures({ config, db, redis: redis.client, log, audit, keyring, checkpointKeys: [key.publicKey], listenUrl: () => listenUrl, media, keyPrefix: config.redisKeyPrefix, webDistDir: fileURLToPath(new URL('../web-client/dist', import.meta.url)) });
     closers.push(() => features.close());
     await features.ready();
     features.identity.sessions.startSweeper(config.sessionSweepIntervalMs);

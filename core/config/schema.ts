@@ -213,6 +213,12 @@ export const settings = {
     default: '{th}',
     doc: 'BullMQ key prefix for the reminder and retention queues (a hash tag: one Redis Cluster slot per queue).',
   }),
+  redisKeyPrefix: setting({
+    env: 'REDIS_KEY_PREFIX',
+    schema: z.string().regex(/^[A-Za-z0-9_.:{}-]{1,64}$/, { message: 'expected up to 64 letters, digits and _ . : { } -, such as th:' }),
+    default: 'th:',
+    doc: 'Prefix of the gateway’s own Redis keys (sessions, sign-in throttles, delivery notices). Deployments sharing one Redis need different prefixes, and different QUEUE_PREFIX values.',
+  }),
   reminderJobLockSeconds: setting({
     env: 'REMINDER_JOB_LOCK_SECONDS',
     schema: int(2, 600),

@@ -5,6 +5,7 @@
  * with 4401/idle, the token no longer works over HTTP, and the chain holds exactly one
  * session.expire.idle record.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ describe('automatic logoff end to end', () => {
   it('closes the idle session’s WebSocket with 4401/idle and refuses its token over HTTP', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'th-idle-'));
     dirs.push(dataDir);
-    const env = { APP_ENV: 'test', PORT: '0', DATA_DIR: dataDir, REDIS_URL: inject('redisUrl'), SESSION_IDLE_TIMEOUT_SEC: '1', SESSION_SWEEP_INTERVAL_MS: '100', LOG_LEVEL: 'warn' };
+    const env = { APP_ENV: 'test', PORT: '0', DATA_DIR: dataDir, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: `idle-${randomUUID().slice(0, 8)}:`, SESSION_IDLE_TIMEOUT_SEC: '1', SESSION_SWEEP_INTERVAL_MS: '100', LOG_LEVEL: 'warn' };
 
     const [createUser] = createAdminCommands({ stdin: Readable.from([`${PASSWORD}\n`]) });
     if (createUser === undefined) throw new Error('no admin command');

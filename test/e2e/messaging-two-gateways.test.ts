@@ -100,7 +100,8 @@ describe('two gateway processes on one PostgreSQL and one Redis', () => {
     if (url === undefined) throw new Error('no PostgreSQL URL');
     redis = await connectRedis(inject('redisUrl'));
     const masterKey = randomBytes(32).toString('base64');
-    const env = { DATABASE_URL: url, REDIS_URL: inject('redisUrl'), MASTER_KEY: masterKey, APP_ENV: 'development' };
+    // Both gateways share one key prefix (they are one deployment), apart from other tests on this Redis.
+    const env = { DATABASE_URL: url, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: `gw2-${randomUUID().slice(0, 8)}:`, MASTER_KEY: masterKey, APP_ENV: 'development' };
     const [a, b] = await Promise.all([startGateway(env), startGateway(env)]);
     gwA = a.url;
     gwB = b.url;
@@ -108,7 +109,7 @@ describe('two gateway processes on one PostgreSQL and one Redis', () => {
     // Accounts and sessions written where the gateways read them (the same database, Redis and
     // key prefix, the same master key for sealed TOTP secrets).
     const config = loadConfig({ ...env, APP_ENV: 'test', PORT: '0' });
-    identity = seedingIdentity({ db, redis, config, keyPrefix: 'th:', keyring: loadMasterKeyring(config) });
+    identity = seedingIdentity({ db, redis, config, keyPrefix: config.redisKeyPrefix, keyring: loadMasterKeyring(config) });
     await identity.sessions.ready();
   }, 60_000);
 
