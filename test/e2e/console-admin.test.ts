@@ -219,7 +219,7 @@ describe('admin console (headless Chromium, real gateway)', () => {
     expect(await confirm.textContent()).toContain('signed out at once on every page and connection that uses this session');
     await confirm.getByTestId('confirm-yes').click();
     await expect.poll(() => page.getByTestId('sessions-notice').textContent()).toBe(`Session ${browserSessionId.slice(0, 8)} ended: ${providerName} is signed out of it everywhere it was used.`);
-    await expect.poll(() => listedSessionIds(page)).toEqual([apiSession.session.id]);
+    await expect.poll(() => listedSessionIds(page), { timeout: 20_000 }).toEqual([apiSession.session.id]);
 
     // The provider's page finds out at its next session check and shows the signed-out screen.
     expect(await other.page.getByTestId('role').count()).toBe(1);

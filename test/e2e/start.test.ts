@@ -75,7 +75,7 @@ describe('telehealth start (all-in-one, embedded defaults)', () => {
     const exported = spawnSync(CLI, ['audit', 'export', '--from', '2000-01-01', '--to', '2100-01-01'], { env: env({ DATA_DIR: dataDir }), encoding: 'utf8' });
     const actions = exported.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
     expect(actions).toEqual(expect.arrayContaining(['system.start', 'system.stop']));
-  });
+  }, 90_000);
 
   it('stops with a clear message when configuration is invalid or Redis is unreachable', () => {
     const bad = spawnSync(CLI, ['start'], { env: env({ PORT: 'http', APP_ENV: 'production' }), encoding: 'utf8' });
@@ -103,5 +103,6 @@ describe('telehealth start (all-in-one, embedded defaults)', () => {
     const unknown = spawnSync(CLI, ['audit', 'verfy'], { encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/Did you mean: .*telehealth audit verify/);
-  });
+    // Eight CLI processes, each loading the whole product: slow on a busy 2-core machine.
+  }, 90_000);
 });
