@@ -5,6 +5,7 @@
 import { StartupError } from '../core/errors.ts';
 import { adminCommands } from './commands/admin.ts';
 import { auditCommands } from './commands/audit.ts';
+import { backupCommands } from './commands/backup.ts';
 import { chatCommands } from './commands/chat.ts';
 import { configCommands } from './commands/config.ts';
 import { dbCommands } from './commands/db.ts';
@@ -16,7 +17,7 @@ import { workerCommands } from './commands/worker.ts';
 import { campaignCommands } from './commands/campaign.ts';
 import type { Command, CommandContext } from './commands/types.ts';
 
-export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...configCommands, ...chatCommands, ...messengerCommands, ...campaignCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...workerCommands, ...dbCommands, ...adminCommands, ...patientCommands, ...keysCommands, ...auditCommands, ...backupCommands, ...configCommands, ...chatCommands, ...messengerCommands, ...campaignCommands];
 
 export const EXIT_USAGE = 2;
 
