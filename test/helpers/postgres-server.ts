@@ -15,7 +15,8 @@ export interface TestPostgres {
   close(): Promise<void>;
 }
 
-function findBinDir(): string {
+/** The PostgreSQL server binaries: $PG_BIN, the newest /usr/lib/postgresql/<v>/bin, or the PATH. */
+export function findBinDir(): string {
   if (process.env['PG_BIN']) return process.env['PG_BIN'];
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
@@ -29,7 +30,8 @@ function findBinDir(): string {
   throw new Error('PostgreSQL not found: install it (apt-get install -y postgresql) or set TEST_DATABASE_URL');
 }
 
-function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
+/** PostgreSQL refuses to run as root: as root (CI), run it as the `postgres` system user. */
+export function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
 }
 

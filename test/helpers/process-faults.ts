@@ -7,12 +7,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, sleep } from '../../core/net.ts';
+import { asPostgresUser, findBinDir } from './postgres-server.ts';
 
 export const CLI = path.resolve(import.meta.dirname, '../../bin/telehealth');
 
@@ -185,24 +186,7 @@ export class RestartableRedis {
   }
 }
 
-function pgBinDir(): string {
-  if (process.env['PG_BIN']) return process.env['PG_BIN'];
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const versions = readdirSync(root)
-      .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0]) return path.join(root, versions[0], 'bin');
-  }
-  const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim()) return path.dirname(which.stdout.trim());
-  throw new Error('PostgreSQL not found: install it (apt-get install -y postgresql)');
-}
 
-/** PostgreSQL refuses to run as root: as root (CI), run it as the `postgres` system user. */
-function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-}
 
 /**
  * A dedicated PostgreSQL cluster (initdb in a temp dir, loopback, a free port) that can be shut
@@ -228,7 +212,7 @@ export class RestartablePostgres {
   }
 
   static async start(): Promise<RestartablePostgres> {
-    const bin = pgBinDir();
+    const bin = findBinDir();
     const base = mkdtempSync(path.join(tmpdir(), 'th-fault-pg-'));
     if (process.getuid?.() === 0) {
       const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });

@@ -11,7 +11,8 @@ import { useConsole } from '../kit/session.ts';
 import { Button, ErrorNote, Field } from '../kit/ui.tsx';
 import { dateTimeValue, fromDateTimeValue } from './datetime.ts';
 import { CAMPAIGN_MESSAGES } from './messages.ts';
-import { CHANNELS, CHANNEL_NAMES, PURPOSES, PURPOSE_NAMES, type CampaignSummary, type Channel, type Clinic, type Provider, type Purpose, type TemplateSummary } from './types.ts';
+import { CHANNEL_NAMES, PURPOSES, PURPOSE_NAMES, type CampaignSummary, type Channel, type Clinic, type Provider, type Purpose, type TemplateSummary } from './types.ts';
+import { ChannelField } from './channel-field.tsx';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_LISTED = 10_000;
@@ -80,17 +81,7 @@ export function CampaignForm(props: { templates: readonly TemplateSummary[]; pro
   return (
     <div class="form" data-testid="campaign-form">
       <div class="grid2">
-        <Field label="Channel">
-          {(id) => (
-            <select id={id} data-testid="campaign-channel" value={form.channel} onChange={(e) => set({ channel: e.currentTarget.value as Channel, templateId: '', version: '' })}>
-              {CHANNELS.map((c) => (
-                <option key={c} value={c}>
-                  {CHANNEL_NAMES[c]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <ChannelField testId="campaign-channel" value={form.channel} onChange={(channel) => set({ channel, templateId: '', version: '' })} />
         <Field label="Purpose" hint="Only patients who consented to this purpose on this channel are sent a reminder.">
           {(id, describedBy) => (
             <select id={id} data-testid="campaign-purpose" value={form.purpose} aria-describedby={describedBy} onChange={(e) => set({ purpose: e.currentTarget.value as Purpose })}>

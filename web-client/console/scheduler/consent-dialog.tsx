@@ -9,7 +9,8 @@ import { fieldProblems } from '../kit/errors.ts';
 import { useConsole } from '../kit/session.ts';
 import { Button, Dialog, ErrorNote, Field, formatDateTime, Table } from '../kit/ui.tsx';
 import { CONSENT_MESSAGES } from './messages.ts';
-import { CHANNELS, CHANNEL_NAMES, METHOD_NAMES, PURPOSES, PURPOSE_NAMES, STAFF_METHODS, type Channel, type ConsentRecord, type PatientContact, type Purpose, type StaffMethod } from './types.ts';
+import { CHANNEL_NAMES, METHOD_NAMES, PURPOSES, PURPOSE_NAMES, STAFF_METHODS, type Channel, type ConsentRecord, type PatientContact, type Purpose, type StaffMethod } from './types.ts';
+import { ChannelField } from './channel-field.tsx';
 
 const EVIDENCE_REF_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
 type State = 'granted' | 'revoked';
@@ -49,17 +50,7 @@ export function ConsentDialog(props: { patient: PatientContact; onClose: () => v
   return (
     <Dialog open title={`Record consent for ${props.patient.givenName} ${props.patient.familyName}`} onCancel={props.onClose} testId="consent-dialog">
       <div class="form">
-        <Field label="Channel">
-          {(id) => (
-            <select id={id} data-testid="consent-channel" value={form.channel} onChange={(e) => set({ channel: e.currentTarget.value as Channel })}>
-              {CHANNELS.map((c) => (
-                <option key={c} value={c}>
-                  {CHANNEL_NAMES[c]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <ChannelField testId="consent-channel" value={form.channel} onChange={(channel) => set({ channel })} />
         <Field label="Purpose">
           {(id) => (
             <select id={id} data-testid="consent-purpose" value={form.purpose} onChange={(e) => set({ purpose: e.currentTarget.value as Purpose })}>

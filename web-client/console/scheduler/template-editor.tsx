@@ -12,7 +12,8 @@ import { Button, ErrorNote, Field, Notice } from '../kit/ui.tsx';
 import { toFlags } from './lint-findings.ts';
 import { LintPanel, type CheckState } from './lint-panel.tsx';
 import { TEMPLATE_MESSAGES } from './messages.ts';
-import { CHANNELS, CHANNEL_NAMES, TIME_WORDS, type Channel, type TemplatePreview, type TemplateVersion, type TimeWord } from './types.ts';
+import { TIME_WORDS, type Channel, type TemplatePreview, type TemplateVersion, type TimeWord } from './types.ts';
+import { ChannelField } from './channel-field.tsx';
 
 export interface Draft {
   /** Set when editing a saved template (its name and channel stay). */
@@ -126,17 +127,7 @@ export function TemplateEditor(props: { initial: Draft; onSaved: (t: TemplateVer
               <input id={id} data-testid="template-name" value={draft.name} readOnly={draft.id !== undefined} maxLength={64} aria-describedby={describedBy} aria-invalid={nameProblem !== undefined} onInput={(e) => set({ name: e.currentTarget.value })} />
             )}
           </Field>
-          <Field label="Channel">
-            {(id) => (
-              <select id={id} data-testid="template-channel" value={draft.channel} disabled={draft.id !== undefined} onChange={(e) => set({ channel: e.currentTarget.value as Channel })}>
-                {CHANNELS.map((c) => (
-                  <option key={c} value={c}>
-                    {CHANNEL_NAMES[c]}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <ChannelField testId="template-channel" value={draft.channel} disabled={draft.id !== undefined} onChange={(channel) => set({ channel })} />
           {draft.channel === 'email' ? (
             <Field label="Subject" hint="May use {{clinic_name}} and {{time_word}}." problem={subjectProblem}>
               {(id, describedBy) => <input id={id} data-testid="template-subject" maxLength={200} value={draft.subject} aria-describedby={describedBy} onInput={(e) => set({ subject: e.currentTarget.value })} />}
