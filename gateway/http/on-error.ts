@@ -26,7 +26,12 @@ const BY_STATUS: Readonly<Record<number, readonly [ErrorCode, string]>> = {
   429: [ErrorCode.rateLimited, 'Too many requests'],
 };
 
+/** A refused body: close the connection after answering, so Node does not read (drain) the rest of it. */
+const CLOSE_AFTER = new Set([413]);
+
 export function handleError(err: Error, c: Context<AppEnv>): Response {
+  const status = err instanceof AppError || err instanceof HTTPException ? err.status : 500;
+  if (CLOSE_AFTER.has(status)) c.header('Connection', 'close');
   if (err instanceof AppError && err.retryAfterSec !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
   if (err instanceof AppError && err.status < 500) return errorResponse(c, err.status, err.code, err.message, err.fields, err.extra);
   if (err instanceof AppError && err.status > 500) {
