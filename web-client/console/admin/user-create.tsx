@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { useConsole, type StaffRole } from '../kit/session.ts';
 import { ErrorNote, Field } from '../kit/ui.tsx';
 import type { StaffUser } from './api.ts';
-import { allFieldProblems } from './field-problems.ts';
+import { fieldProblems } from '../kit/errors.ts';
 import { asRole, ROLE_LABELS, ROLES } from './roles.ts';
 
 const CREATE_MESSAGES: Readonly<Record<string, string>> = {
@@ -24,7 +24,7 @@ export function CreateUser({ onCreated }: { onCreated: (user: StaffUser) => void
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
-  const problems = allFieldProblems(error);
+  const problems = fieldProblems(error);
 
   const submit = async (ev: Event): Promise<void> => {
     ev.preventDefault();
