@@ -51,7 +51,15 @@ async function closeAll(closers: Closer[]): Promise<void> {
   if (first !== undefined) throw new Error("close failed", { cause: first });
 }
 
-export async function startAllInOne(config: Config, log: Logger): Promise<RunningProcess> {
+export interface StartOptions {
+  /**
+   * Deliver reminders in this process (default true: the all-in-one). `telehealth gateway` sets
+   * false for scaled deployments, where `telehealth worker` processes do all the sending.
+   */
+  readonly reminders?: boolean;
+}
+
+export async function startAllInOne(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningProcess> {
   const closers: Closer[] = [];
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -127,8 +135,10 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
 
     // Reminder delivery runs in this process in the all-in-one mode (BullMQ spreads jobs over
     // however many worker processes run; each delivery row makes a re-run safe).
-    const reminders = createReminderRuntime({ config, db, redis: redis.client, audit, keyring, log, publicOrigin: new URL(config.publicUrl ?? server.url).origin });
-    closers.push(() => reminders.close());
+    if (options.reminders !== false) {
+      const reminders = createReminderRuntime({ config, db, redis: redis.client, audit, keyring, log, publicOrigin: new URL(config.publicUrl ?? server.url).origin });
+      closers.push(() => reminders.close());
+    }
     log.info({ url: server.url, engine: db.kind, redis: redis.embedded ? 'private' : 'external' }, 'telehealth gateway listening');
 
     let closing: Promise<void> | undefined;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDeployment, killDeployments, type Deployment } from './deployment.ts';
 import { messagingScenario } from './messaging.ts';
+import { scaleoutScenario } from './scaleout.ts';
 import { checkThresholds } from './metrics.ts';
 import { loadAverage, machineFacts, renderTable, writeSummary, type RunSummary } from './report.ts';
 import type { Scenario, ScenarioOptions } from './scenario.ts';
@@ -20,6 +21,7 @@ const EXIT = { pass: 0, fail: 1, usage: 2 } as const;
 
 const SCENARIOS: Readonly<Record<string, Scenario>> = {
   [messagingScenario.name]: messagingScenario,
+  [scaleoutScenario.name]: scaleoutScenario,
 };
 
 const LIMITS = { vus: 500, duration: 3600, iterations: 100_000 } as const;
