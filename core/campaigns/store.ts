@@ -69,7 +69,8 @@ export interface Progress {
 
 export const CAMPAIGN_LIMITS = { maxRecipients: 200_000, maxWindowMs: 92 * 86_400_000, maxExplicit: 10_000, pageSize: 1_000 } as const;
 
-interface CampaignRow {
+/** A campaigns row (id … created_at); shared with the gateway's report reads. */
+export interface CampaignRow {
   id: string;
   channel: Channel;
   purpose: CampaignInput['purpose'];
@@ -80,7 +81,7 @@ interface CampaignRow {
   created_at: Date;
 }
 
-const toCampaign = (r: CampaignRow): Campaign => ({
+export const toCampaign = (r: CampaignRow): Campaign => ({
   id: r.id,
   channel: r.channel,
   purpose: r.purpose,

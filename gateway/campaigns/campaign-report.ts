@@ -6,7 +6,7 @@
  * no address, no message — the same minimum the dead-letter view shows. The console builds its CSV
  * export from these pages.
  */
-import { DeliveryState, type Campaign, type CampaignStatus, type Channel } from '../../core/campaigns/store.ts';
+import { DeliveryState, toCampaign, type Campaign, type CampaignRow, type Channel } from '../../core/campaigns/store.ts';
 import type { Db } from '../../core/db/types.ts';
 
 export interface CampaignSummary extends Campaign {
@@ -33,17 +33,6 @@ export interface CampaignReport {
   deliveries(campaignId: string, opts: { readonly limit: number; readonly after?: string }): Promise<DeliveryReportRow[]>;
 }
 
-interface CampaignRow {
-  id: string;
-  channel: Channel;
-  purpose: Campaign['purpose'];
-  template_id: string;
-  template_version: number;
-  status: CampaignStatus;
-  total: number;
-  created_at: Date;
-}
-
 const zeroStates = (): Record<DeliveryState, number> => Object.fromEntries(Object.values(DeliveryState).map((s) => [s, 0])) as Record<DeliveryState, number>;
 
 export function createCampaignReport(db: Db): CampaignReport {
@@ -66,17 +55,7 @@ export function createCampaignReport(db: Db): CampaignReport {
         if (s === undefined) states.set(c.campaign_id, (s = zeroStates()));
         s[c.state] += c.n;
       }
-      return rows.map((r) => ({
-        id: r.id,
-        channel: r.channel,
-        purpose: r.purpose,
-        templateId: r.template_id,
-        templateVersion: r.template_version,
-        status: r.status,
-        total: r.total,
-        createdAt: r.created_at,
-        states: states.get(r.id) ?? zeroStates(),
-      }));
+      return rows.map((r) => ({ ...toCampaign(r), states: states.get(r.id) ?? zeroStates() }));
     },
 
     async deliveries(campaignId, { limit, after }) {
