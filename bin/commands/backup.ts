@@ -57,6 +57,19 @@ function parse<T>(ctx: CommandContext, name: string, fn: () => T): T | undefined
   }
 }
 
+/** `--in <file> --key-file <file>`, both required (restore and verify); a number is the usage exit code. */
+function inAndKey(ctx: CommandContext, name: string): { input: string; keyFile: string } | number {
+  const args = parse(ctx, name, () =>
+    parseArgs({ args: [...ctx.argv], options: { in: { type: 'string' }, 'key-file': { type: 'string' } }, strict: true, allowPositionals: false }),
+  );
+  if (!args) return EXIT_USAGE;
+  const input = args.values.in;
+  const keyFile = args.values['key-file'];
+  if (input === undefined || input === '') return usage(ctx, name, '--in is required');
+  if (keyFile === undefined || keyFile === '') return usage(ctx, name, '--key-file is required');
+  return { input, keyFile };
+}
+
 function refused(ctx: CommandContext, name: string, err: BackupError): number {
   ctx.stderr.write(`telehealth ${name}: ${err.message}\n`);
   if (err.hint) ctx.stderr.write(`${err.hint}\n`);
@@ -215,14 +228,9 @@ Example:
   DATA_DIR=/srv/telehealth-restored telehealth backup restore --in th.thbk --key-file /secure/backup.key`,
   async run(ctx) {
     const name = 'backup restore';
-    const args = parse(ctx, name, () =>
-      parseArgs({ args: [...ctx.argv], options: { in: { type: 'string' }, 'key-file': { type: 'string' } }, strict: true, allowPositionals: false }),
-    );
-    if (!args) return EXIT_USAGE;
-    const input = args.values.in;
-    const keyFile = args.values['key-file'];
-    if (input === undefined || input === '') return usage(ctx, name, '--in is required');
-    if (keyFile === undefined || keyFile === '') return usage(ctx, name, '--key-file is required');
+    const files = inAndKey(ctx, name);
+    if (typeof files === 'number') return files;
+    const { input, keyFile } = files;
     try {
       const key = requireKey(keyFile);
       const started = Date.now();
@@ -281,14 +289,9 @@ against its manifest, without touching any database: a restore drill you can run
 Exit codes: 0 intact, 1 refused (wrong key, damaged or truncated file), 2 usage problem.`,
   async run(ctx) {
     const name = 'backup verify';
-    const args = parse(ctx, name, () =>
-      parseArgs({ args: [...ctx.argv], options: { in: { type: 'string' }, 'key-file': { type: 'string' } }, strict: true, allowPositionals: false }),
-    );
-    if (!args) return EXIT_USAGE;
-    const input = args.values.in;
-    const keyFile = args.values['key-file'];
-    if (input === undefined || input === '') return usage(ctx, name, '--in is required');
-    if (keyFile === undefined || keyFile === '') return usage(ctx, name, '--key-file is required');
+    const files = inAndKey(ctx, name);
+    if (typeof files === 'number') return files;
+    const { input, keyFile } = files;
     try {
       const { manifest: m, sha256 } = await checkBackupFile(input, requireKey(keyFile));
       writeLines(ctx.stdout, [
