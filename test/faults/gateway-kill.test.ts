@@ -8,8 +8,7 @@
  * text reaches the patient exactly once (the client de-duplicates redeliveries by envelope id),
  * the server deletes every envelope once it is acked, and the audit chain verifies.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
@@ -18,7 +17,7 @@ import { connectRedis } from '../../core/redis/connect.ts';
 import { Messenger, type MessagingTransport } from '../../sdk/index.ts';
 import { openTestDb } from '../helpers/databases.ts';
 import { newDevice, Recorder, recordingTransport, seedingIdentity, seedPeople, storeFactory } from '../helpers/messaging.ts';
-import { auditVerify, printCounts, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
+import { auditVerify, deploymentEnv, printCounts, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
 
 const BACKLOG = 30;
 const AFTER = 5;
@@ -37,16 +36,7 @@ describe('gateway killed with undelivered envelopes and open sockets', () => {
     const dataDir = tempDir('th-fault-gw-');
     cleanups.push(() => dataDir.remove());
     const port = await freePort();
-    const env = {
-      APP_ENV: 'development',
-      DATABASE_URL: t.url,
-      REDIS_URL: inject('redisUrl'),
-      REDIS_KEY_PREFIX: `kill-${randomUUID().slice(0, 8)}:`,
-      MASTER_KEY: randomBytes(32).toString('base64'),
-      AUDIT_SIGNING_KEY_FILE: path.join(dataDir.path, 'audit-ed25519.pem'),
-      DATA_DIR: dataDir.path,
-      MEDIA_WORKERS: '1',
-    };
+    const env = deploymentEnv({ databaseUrl: t.url, redisUrl: inject('redisUrl'), dataDir: dataDir.path, tag: 'kill' });
     const startGateway = () => spawnTelehealth(['start'], { ...env, PORT: String(port) }, /listening on (http:\/\/\S+)/);
     const first = await startGateway();
     children.push(first);

@@ -16,8 +16,7 @@
  *     `transaction()` has no 'error' listener (pool.on('error') covers idle clients only).
  * Nothing acknowledged was lost or duplicated in any run, and the chain verified.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
@@ -26,7 +25,7 @@ import { sleep } from '../../core/net.ts';
 import { connectRedis } from '../../core/redis/connect.ts';
 import { createGatewayTransport, Messenger, SdkError } from '../../sdk/index.ts';
 import { newDevice, Recorder, seedingIdentity, seedPeople, storeFactory } from '../helpers/messaging.ts';
-import { auditVerify, printCounts, RestartablePostgres, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
+import { auditVerify, deploymentEnv, printCounts, RestartablePostgres, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
 
 /** The client's per-request timeout: a request during the outage must be answered well within it. */
 const CLIENT_TIMEOUT_MS = 10_000;
@@ -64,14 +63,7 @@ describe('PostgreSQL restarted under load', () => {
     const dataDir = tempDir('th-fault-pg-gw-');
     cleanups.push(() => dataDir.remove());
     const env = {
-      APP_ENV: 'development',
-      DATABASE_URL: postgres.url,
-      REDIS_URL: inject('redisUrl'),
-      REDIS_KEY_PREFIX: `pgr-${randomUUID().slice(0, 8)}:`,
-      MASTER_KEY: randomBytes(32).toString('base64'),
-      AUDIT_SIGNING_KEY_FILE: path.join(dataDir.path, 'audit-ed25519.pem'),
-      DATA_DIR: dataDir.path,
-      MEDIA_WORKERS: '1',
+      ...deploymentEnv({ databaseUrl: postgres.url, redisUrl: inject('redisUrl'), dataDir: dataDir.path, tag: 'pgr' }),
       // The senders retry at once through the outage; the per-account send limit is not under test.
       MESSAGE_SEND_PER_MINUTE: '100000',
     };

@@ -6,7 +6,7 @@
  * restarts one starts its own here.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -283,6 +283,23 @@ export class RestartablePostgres {
     await this.stopFast();
     rmSync(this.#base, { recursive: true, force: true });
   }
+}
+
+/**
+ * The environment of one deployment's processes on PostgreSQL and Redis: a fresh master key, the
+ * audit signing key and data under `dataDir`, and its own Redis key prefix (the test Redis is shared).
+ */
+export function deploymentEnv(opts: { databaseUrl: string; redisUrl: string; dataDir: string; tag: string }): Record<string, string> {
+  return {
+    APP_ENV: 'development',
+    DATABASE_URL: opts.databaseUrl,
+    REDIS_URL: opts.redisUrl,
+    REDIS_KEY_PREFIX: `${opts.tag}-${randomUUID().slice(0, 8)}:`,
+    MASTER_KEY: randomBytes(32).toString('base64'),
+    AUDIT_SIGNING_KEY_FILE: path.join(opts.dataDir, 'audit-ed25519.pem'),
+    DATA_DIR: opts.dataDir,
+    MEDIA_WORKERS: '1',
+  };
 }
 
 /** A temp directory removed by the returned function. */
