@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it, vi } from 'vitest';
 import { ENGINES, testDbPerTest } from '../../test/helpers/databases.ts';
 import { loadMigrations, migrate } from './migrate.ts';
 import { openPglite } from './pglite.ts';
@@ -116,6 +117,41 @@ describe('PGlite thread', () => {
       expect(ticks).toBeGreaterThan(3);
     } finally {
       await db.close();
+    }
+  });
+
+  it('starts an in-memory database from a dumped template, a copy independent of its source', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pglite-template-'));
+    const file = path.join(dir, 'template.tar');
+    const source = await openPglite();
+    try {
+      await source.exec(`CREATE TABLE seed (v text); INSERT INTO seed VALUES ('from the template')`);
+      await source.dumpTo(file);
+      const copy = await openPglite({ template: file });
+      try {
+        expect(await copy.query('SELECT v FROM seed')).toEqual([{ v: 'from the template' }]);
+        await copy.exec(`INSERT INTO seed VALUES ('only in the copy')`);
+      } finally {
+        await copy.close();
+      }
+      expect(await source.query('SELECT count(*)::int AS n FROM seed')).toEqual([{ n: 1 }]);
+      await expect(openPglite({ template: file, dataDir: dir })).rejects.toThrow(/in-memory databases only/);
+    } finally {
+      await source.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes by letting the thread end itself, never by terminating it from outside', async () => {
+    // Terminating a thread that holds WebAssembly state has crashed whole test processes (SIGSEGV).
+    const terminate = vi.spyOn(Worker.prototype, 'terminate');
+    try {
+      const db = await openPglite();
+      await db.query('SELECT 1');
+      await db.close();
+      expect(terminate).not.toHaveBeenCalled();
+    } finally {
+      terminate.mockRestore();
     }
   });
 

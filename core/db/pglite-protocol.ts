@@ -13,6 +13,7 @@ export type Request =
   | { readonly id: number; readonly op: 'query'; readonly tx: number; readonly begin: boolean; readonly text: string; readonly params: readonly unknown[] | undefined }
   | { readonly id: number; readonly op: 'exec'; readonly tx: number; readonly begin: boolean; readonly text: string }
   | { readonly id: number; readonly op: 'end'; readonly tx: number; readonly commit: boolean }
+  | { readonly id: number; readonly op: 'dump' }
   | { readonly id: number; readonly op: 'close' };
 
 /** The fields of a database error worth carrying across (PostgreSQL's error report fields). */
@@ -23,7 +24,7 @@ export interface SerializedError {
 }
 
 export type Reply =
-  | { readonly id: number; readonly ok: true; readonly rows?: readonly object[] }
+  | { readonly id: number; readonly ok: true; readonly rows?: readonly object[]; readonly tarball?: Uint8Array }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Sent once by the thread: ready, or why opening failed. */

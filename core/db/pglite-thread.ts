@@ -1,13 +1,16 @@
 /**
  * The PGlite thread: owns the embedded database (WASM) and answers core/db/pglite.ts over the
- * worker port. Started with workerData `{ dataDir?: string }`; posts an `Opened` message, then
- * serves requests until `close`.
+ * worker port. Started with workerData `{ dataDir?: string; template?: string }`; posts an
+ * `Opened` message, then serves requests until `close`, after which the thread ends on its own
+ * (its port closed, nothing left to run). A `template` is a tarball written by the `dump` request:
+ * an in-memory database starts from it instead of running initdb (about 0.3 s instead of 1.2–2 s).
  *
  * Transactions: the first statement of one (`begin: true`) enters `pg.transaction()` and parks it
  * until `end` arrives, so the caller's statements (tagged with the transaction id) run inside it,
  * one after another in the order they arrived; `end` with commit false rolls back. PGlite
  * serializes transactions itself; statements outside one wait for it.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { serializeError, type Opened, type Reply, type Request } from './pglite-protocol.ts';
@@ -45,11 +48,12 @@ class Rollback extends Error {}
 
 const port = parentPort;
 if (port === null) throw new Error('pglite-thread.ts runs only as a worker thread');
-const { dataDir } = workerData as { dataDir?: string };
+const { dataDir, template } = workerData as { dataDir?: string; template?: string };
 
 let pg: PGlite;
 try {
-  pg = await PGlite.create(dataDir === undefined ? { parsers, serializers } : { dataDir, parsers, serializers });
+  const where = dataDir !== undefined ? { dataDir } : template !== undefined ? { loadDataDir: new Blob([readFileSync(template)]) } : {};
+  pg = await PGlite.create({ ...where, parsers, serializers });
 } catch (err) {
   port.postMessage({ ready: false, error: serializeError(err) } satisfies Opened);
   process.exit(1);
@@ -123,6 +127,10 @@ async function handle(req: Request): Promise<Omit<Extract<Reply, { ok: true }>, 
     case 'end':
       await end(req.tx, req.commit);
       return { ok: true };
+    case 'dump': {
+      const blob = await pg.dumpDataDir('none');
+      return { ok: true, tarball: new Uint8Array(await blob.arrayBuffer()) };
+    }
     case 'close':
       for (const t of open.values()) t.finish(false);
       await pg.close();

@@ -6,7 +6,7 @@
  * a second process (the CLI while `npm start` runs) gets a clear refusal instead of corrupting
  * the database.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { deserializeError, type Opened, type Reply, type Request } from './pglite-protocol.ts';
@@ -15,7 +15,24 @@ import type { Db, Sql } from './types.ts';
 export interface PgliteOptions {
   /** Directory for a persistent database; omitted = in memory (tests). */
   readonly dataDir?: string;
+  /**
+   * In memory only: start from this tarball (written by `dumpTo`) instead of an empty cluster.
+   * Skips initdb, the bulk of opening; the test suite opens every migrated database this way.
+   */
+  readonly template?: string;
 }
+
+/** The embedded database: a `Db`, plus a snapshot of its whole cluster as a tarball file. */
+export interface PgliteDb extends Db {
+  dumpTo(file: string): Promise<void>;
+}
+
+/**
+ * How long `close` waits for the thread to finish on its own before terminating it. A thread is
+ * terminated only when stuck: tearing down a thread that holds WebAssembly state from outside has
+ * crashed whole processes (SIGSEGV in a test run; see nodejs/node#47748 for the same family).
+ */
+const THREAD_EXIT_GRACE_MS = 10_000;
 
 /** A request before it is numbered. */
 type Call = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -40,6 +57,7 @@ class PgliteThread {
   #nextTx = 1;
   #outbox: Request[] = [];
   #stopped: Error | undefined;
+  #exited = false;
 
   constructor(worker: Worker) {
     this.#worker = worker;
@@ -54,7 +72,10 @@ class PgliteThread {
       }
     });
     worker.on('error', (err: Error) => this.#stop(new Error(`the embedded database thread failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => this.#stop(new Error(`the embedded database thread stopped (exit code ${code})`)));
+    worker.on('exit', (code) => {
+      this.#exited = true;
+      this.#stop(new Error(`the embedded database thread stopped (exit code ${code})`));
+    });
   }
 
   call(req: Call): Promise<Extract<Reply, { ok: true }>> {
@@ -121,9 +142,29 @@ class PgliteThread {
     };
   }
 
+  async dump(): Promise<Uint8Array> {
+    const reply = await this.call({ op: 'dump' });
+    if (reply.tarball === undefined) throw new Error('the embedded database thread sent no dump');
+    return reply.tarball;
+  }
+
+  /** Asks the thread to close the database and waits for it to end by itself; terminates it only if it does not. */
   async close(): Promise<void> {
-    if (this.#stopped === undefined) await this.call({ op: 'close' }).catch(() => undefined);
-    await this.#worker.terminate();
+    const exited = new Promise<void>((resolve) => {
+      if (this.#exited) resolve();
+      else this.#worker.once('exit', () => resolve());
+    });
+    this.#worker.ref();
+    try {
+      if (this.#stopped === undefined) await this.call({ op: 'close' }).catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(resolve, THREAD_EXIT_GRACE_MS, 'stuck')));
+      const outcome = await Promise.race([exited, stuck]);
+      clearTimeout(timer);
+      if (outcome === 'stuck') await this.#worker.terminate();
+    } finally {
+      this.#worker.unref();
+    }
   }
 
   #settled(id: number): void {
@@ -140,8 +181,8 @@ class PgliteThread {
   }
 }
 
-function startThread(dataDir: string | undefined): Promise<PgliteThread> {
-  const worker = new Worker(new URL('./pglite-thread.ts', import.meta.url), { workerData: { dataDir } });
+function startThread(dataDir: string | undefined, template: string | undefined): Promise<PgliteThread> {
+  const worker = new Worker(new URL('./pglite-thread.ts', import.meta.url), { workerData: { dataDir, template } });
   return new Promise((resolve, reject) => {
     const failed = (err: Error): void => {
       worker.off('message', opened);
@@ -150,17 +191,16 @@ function startThread(dataDir: string | undefined): Promise<PgliteThread> {
     const exited = (code: number): void => failed(new Error(`the embedded database thread stopped while opening (exit code ${code})`));
     const opened = (msg: Opened): void => {
       worker.off('error', failed).off('exit', exited);
+      // A thread that failed to open ends itself right after saying why.
       if (msg.ready) resolve(new PgliteThread(worker));
-      else {
-        reject(deserializeError(msg.error));
-        void worker.terminate();
-      }
+      else reject(deserializeError(msg.error));
     };
     worker.once('message', opened).once('error', failed).once('exit', exited);
   });
 }
 
-export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
+export async function openPglite(opts: PgliteOptions = {}): Promise<PgliteDb> {
+  if (opts.dataDir !== undefined && opts.template !== undefined) throw new Error('a PGlite template applies to in-memory databases only');
   let lock: DirLock | undefined;
   if (opts.dataDir !== undefined) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -168,7 +208,7 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
   }
   let thread: PgliteThread;
   try {
-    thread = await startThread(opts.dataDir);
+    thread = await startThread(opts.dataDir, opts.template);
   } catch (err) {
     lock?.release();
     throw err;
@@ -179,6 +219,9 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db> {
     kind: 'pglite',
     ...thread.sql(),
     transaction: (fn) => thread.transaction(fn),
+    async dumpTo(file) {
+      writeFileSync(file, await thread.dump(), { mode: 0o600 });
+    },
     close() {
       closed ??= thread.close().finally(() => lock?.release());
       return closed;

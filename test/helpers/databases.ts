@@ -47,15 +47,17 @@ export async function openTestDb(kind: DbKind, opts: { migrated?: boolean } = {}
   let db: Db;
   let url: string | undefined;
   let drop: () => Promise<void> = () => Promise.resolve();
+  const migrated = opts.migrated ?? true;
   if (kind === 'pglite') {
-    db = await openPglite();
+    // A migrated database starts from global setup's migrated cluster; migrate() below then only confirms it.
+    db = await openPglite(migrated ? { template: inject('pgliteTemplate') } : {});
   } else {
     const created = await createPostgresDatabase();
     url = created.url;
     drop = created.drop;
     db = await openPostgres({ url, poolMax: 8 });
   }
-  if (opts.migrated ?? true) await migrate(db);
+  if (migrated) await migrate(db);
   let disposed: Promise<void> | undefined;
   return {
     db,
