@@ -134,10 +134,12 @@ export function patientRoutes(deps: PatientRouteDeps): RouteModule {
       const found = await patients.list(rows.map((r) => r.id));
       const views = found.flatMap((p) => (p.erased ? [] : [contactView(p)]));
       const ctx = auditContext(c);
+      // One record per patient shown, written together: one chain lock, one head read, one INSERT
+      // (one by one, a 100-row page held the chain for every other writer, sign-ins included).
       if (views.length > 0) {
-        await db.transaction(async (tx) => {
-          for (const v of views) await audit.append({ ...ctx, action: AuditAction.patientView, resourceType: 'patient', resourceId: v.id, patientId: v.id, outcome: 'success', details: { view: 'contact', list: true } }, tx);
-        });
+        await audit.appendMany(
+          views.map((v) => ({ ...ctx, action: AuditAction.patientView, resourceType: 'patient', resourceId: v.id, patientId: v.id, outcome: 'success' as const, details: { view: 'contact', list: true } })),
+        );
       }
       return c.json({ patients: views }, 200);
     });
