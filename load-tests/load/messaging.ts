@@ -147,7 +147,8 @@ async function warmUp(pair: Pair, tracker: Tracker): Promise<void> {
 }
 
 async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const { deployment, options, progress } = ctx;
+  const { options, progress } = ctx;
+  const deployment = await ctx.deploy();
   const { baseUrl } = deployment;
   const tracker = new Tracker();
   const dir = await mkdtemp(path.join(await storeParent(), 'th-load-stores-'));

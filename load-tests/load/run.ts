@@ -1,6 +1,6 @@
 /**
- * `npm run load -- <scenario> [--vus N] [--duration S] [--iterations M] [--out FILE]`: starts a
- * private deployment on loopback (deployment.ts), seeds it through the API, runs the scenario,
+ * `npm run load -- <scenario> [--vus N] [--duration S] [--iterations M] [--out FILE]`: runs the
+ * scenario, which starts a private deployment on loopback (deployment.ts) and seeds it through the API,
  * prints a table on stdout (progress goes to stderr while it runs) and writes a JSON summary.
  * Exit codes: 0 every threshold passed, 1 a threshold failed or the run failed, 2 usage.
  *
@@ -10,8 +10,11 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDeployment, killDeployments, type Deployment } from './deployment.ts';
+import { campaignScenario } from './campaign.ts';
+import { loginScenario } from './login.ts';
 import { messagingScenario } from './messaging.ts';
 import { scaleoutScenario } from './scaleout.ts';
+import { visitJoinScenario } from './visit-join.ts';
 import { checkThresholds } from './metrics.ts';
 import { loadAverage, machineFacts, renderTable, writeSummary, type RunSummary } from './report.ts';
 import type { Scenario, ScenarioOptions } from './scenario.ts';
@@ -20,6 +23,9 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const EXIT = { pass: 0, fail: 1, usage: 2 } as const;
 
 const SCENARIOS: Readonly<Record<string, Scenario>> = {
+  [loginScenario.name]: loginScenario,
+  [visitJoinScenario.name]: visitJoinScenario,
+  [campaignScenario.name]: campaignScenario,
   [messagingScenario.name]: messagingScenario,
   [scaleoutScenario.name]: scaleoutScenario,
 };
@@ -82,9 +88,13 @@ try {
   const startedAt = new Date();
   const loadAtStart = loadAverage();
   const t0 = performance.now();
-  deployment = await startDeployment(scenario.settings, progress);
-  progress(`deployment up at ${deployment.baseUrl}`);
-  const outcome = await scenario.run({ deployment, options, progress });
+  const deploy = async (extra: Readonly<Record<string, string>> = {}): Promise<Deployment> => {
+    if (deployment !== undefined) throw new Error('a scenario starts at most one deployment');
+    deployment = await startDeployment({ ...scenario.settings, ...extra }, progress);
+    progress(`deployment up at ${deployment.baseUrl}`);
+    return deployment;
+  };
+  const outcome = await scenario.run({ deploy, options, progress });
   const thresholds = checkThresholds(outcome.metrics, outcome.thresholds);
   const summary: RunSummary = {
     scenario: scenario.name,
@@ -97,9 +107,11 @@ try {
     thresholds,
     pass: thresholds.every((t) => t.pass),
   };
-  progress('stopping the deployment');
-  await deployment.stop();
-  deployment = undefined;
+  if (deployment !== undefined) {
+    progress('stopping the deployment');
+    await deployment.stop();
+    deployment = undefined;
+  }
   process.stdout.write(renderTable(summary));
   await writeSummary(out, summary);
   const shown = path.relative(process.cwd(), out);

@@ -10,8 +10,7 @@
  *    the others never). Each process has its own sending number, so the counts show who sent.
  * There is no separate media process: media runs inside each gateway (there is no separate `media` command).
  *
- * run.ts starts its single-process deployment for every scenario; this one stops it at once and
- * starts its own (docs/performance.md).
+ * It starts its own deployment (not the single-process one of `ctx.deploy`); see docs/performance.md.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,8 +58,6 @@ function settings(twilio: LocalTwilio): Record<string, string> {
 
 async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const { options, progress } = ctx;
-  progress('stopping the single-process deployment run.ts started; this scenario brings its own');
-  await ctx.deployment.stop();
   const twilio = await startLocalTwilio();
   let dep: ScaleOutDeployment | undefined;
   const dir = await mkdtemp(path.join(tmpdir(), 'th-scaleout-stores-'));

@@ -12,7 +12,12 @@ export interface ScenarioOptions {
 }
 
 export interface ScenarioContext {
-  readonly deployment: Deployment;
+  /**
+   * Starts the all-in-one deployment on loopback with the scenario's `settings` plus `extra`
+   * (addresses of local stand-ins the scenario started first, such as a Twilio). At most once;
+   * run.ts stops it after the run and keeps its log when the run fails.
+   */
+  deploy(extra?: Readonly<Record<string, string>>): Promise<Deployment>;
   readonly options: ScenarioOptions;
   /** A progress line for stderr (counts and ids only). */
   readonly progress: (line: string) => void;
