@@ -196,11 +196,11 @@ async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     thresholds: [
       { metric: 'sign_ins', stat: 'value', op: '==', limit: users.length * options.iterations },
       { metric: 'error_rate', stat: 'value', op: '==', limit: 0 },
-      // The password hash is deliberately slow (argon2id); staggered sign-ins of a shift start queue behind each other on 2 cores.
-      { metric: 'login_password_ms', stat: 'p95', op: '<', limit: 1500 },
-      { metric: 'login_mfa_ms', stat: 'p95', op: '<', limit: 500 },
-      { metric: 'api_ms', stat: 'p95', op: '<', limit: 250 },
-      { metric: 'api_ms', stat: 'p99', op: '<', limit: 1000 },
+      // The password hash is deliberately slow (argon2id, ~30 ms alone); a shift start's sign-ins queue behind each other on 2 cores.
+      { metric: 'login_password_ms', stat: 'p95', op: '<', limit: 500 },
+      { metric: 'login_mfa_ms', stat: 'p95', op: '<', limit: 300 },
+      { metric: 'api_ms', stat: 'p95', op: '<', limit: 200 },
+      { metric: 'api_ms', stat: 'p99', op: '<', limit: 500 },
     ],
     notes: [
       `${users.length} staff: ${(['provider', 'scheduler', 'auditor', 'admin'] as const).map((r) => `${users.filter((u) => u.role === r).length} ${r}`).join(', ')}; ${PATIENTS_PER_PROVIDER} patients with visits today per provider`,
