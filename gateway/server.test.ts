@@ -264,6 +264,29 @@ describe('graceful close', () => {
     slow.release();
   });
 
+  it('refuses connections past MAX_CONNECTIONS at once and accepts again when one closes', async () => {
+    const { server } = await serve({ env: { MAX_CONNECTIONS: '2' } });
+    const open = async () => {
+      const socket = connect({ host: '127.0.0.1', port: server.port });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      return { socket, closed };
+    };
+    const held = [await open(), await open()];
+    // Both held sockets are counted before the third arrives.
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await open();
+    const cut = await Promise.race([third.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]);
+    expect(cut, 'a third connection was kept open past MAX_CONNECTIONS=2').toBe(true);
+    held[0]?.socket.destroy();
+    await held[0]?.closed;
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await fetch(`${server.url}/readyz`, { headers: { connection: 'close' } });
+    expect(res.status).toBe(200);
+    held[1]?.socket.destroy();
+  });
+
   it('closes idle keep-alive connections at once', async () => {
     const { server } = await serve();
     await (await fetch(`${server.url}/readyz`)).text(); // leaves a pooled keep-alive socket

@@ -53,6 +53,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Refused connections are logged as one line per this window. */
+const DROP_LOG_MS = 10_000;
+
 type Timeouts = Pick<NodeHttpOptions, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'>;
 
 function timeouts(config: Config): Timeouts {
@@ -109,6 +112,18 @@ export async function startHttpServer(app: OpenAPIHono<AppEnv>, opts: HttpServer
   const { config, log, lifecycle } = opts;
   let draining = false;
   const server = createServerFor(app, config, () => draining);
+  // A bound on sockets (each an fd and buffers): a flood of idle or slow connections is refused
+  // at accept instead of taking the process down with it.
+  server.maxConnections = config.maxConnections;
+  let dropped = 0;
+  server.on('drop', () => {
+    // One line per window, not one per refused socket: a flood must not flood the log too.
+    if (dropped++ > 0) return;
+    setTimeout(() => {
+      log.warn({ dropped, maxConnections: config.maxConnections }, 'refused connections past MAX_CONNECTIONS');
+      dropped = 0;
+    }, DROP_LOG_MS).unref();
+  });
   const tls = config.tlsCertFile !== undefined;
 
   await new Promise<void>((resolve, reject) => {

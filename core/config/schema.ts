@@ -86,6 +86,12 @@ export const settings = {
     doc: 'pino log level. Logs are JSON on stdout, with PHI and secret fields redacted.',
   }),
   bodyLimitBytes: setting({ env: 'BODY_LIMIT_BYTES', schema: int(1024, 64 * 1024 * 1024), default: '1048576', doc: 'Largest accepted request body.' }),
+  maxConnections: setting({
+    env: 'MAX_CONNECTIONS',
+    schema: int(1, 1_000_000),
+    default: '10000',
+    doc: 'Open client connections (HTTP and WebSocket) one gateway process accepts; past it, new ones are closed at once instead of exhausting file descriptors and memory.',
+  }),
   shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', schema: int(0, 120_000), default: '10000', doc: 'How long SIGTERM waits for in-flight requests before closing.' }),
   auditSigningKeyFile: setting({
     env: 'AUDIT_SIGNING_KEY_FILE',
