@@ -98,6 +98,10 @@ export const AuditAction = {
   campaignPause: 'campaign.pause',
   campaignResume: 'campaign.resume',
   campaignCancel: 'campaign.cancel',
+  /** Every delivery reached a final state (by the reminder workers, or on resume when none was left). */
+  campaignComplete: 'campaign.complete',
+  /** A completed campaign running again because failed deliveries were replayed. */
+  campaignReopen: 'campaign.reopen',
   reminderSent: 'reminder.sent',
   reminderSkipped: 'reminder.skipped',
   reminderFailed: 'reminder.failed',

@@ -4,6 +4,7 @@ import { insertPatient, insertStaff, userCtx } from '../appointments/test-fixtur
 import { createAuditLog } from '../audit/index.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { testDbPerTest } from '../../test/helpers/databases.ts';
+import { completeFinishedCampaigns } from './completion.ts';
 import { listDeadLetters, replayDeadLetters } from './dead-letters.ts';
 import { jobIdFor, reminderQueues } from './queue.ts';
 import { createCampaignStore } from './store.ts';
@@ -44,6 +45,18 @@ describe('reminder dead letters', () => {
       expect(await db.query("SELECT 1 FROM audit_log WHERE action = 'reminder.replay'")).toHaveLength(1);
       // Replaying again finds nothing to do.
       expect(await replayDeadLetters({ db, audit, queues }, { campaignId: campaign.id }, userCtx(scheduler))).toBe(0);
+
+      // A completed campaign runs again while a replayed delivery is pending, and completes again once it settles.
+      await db.query("UPDATE deliveries SET state = 'failed', reason = 'provider_refused' WHERE campaign_id = $1", [campaign.id]);
+      await db.transaction((tx) => completeFinishedCampaigns(tx, audit, [campaign.id]));
+      expect((await campaigns.progress(campaign.id))?.status).toBe('completed');
+      expect(await replayDeadLetters({ db, audit, queues }, { deliveryIds: [fine?.id ?? ''] }, userCtx(scheduler))).toBe(1);
+      expect((await campaigns.progress(campaign.id))?.status).toBe('running');
+      const reopened = await db.query<{ actor_id: string; resource_id: string }>("SELECT actor_id, resource_id FROM audit_log WHERE action = 'campaign.reopen'");
+      expect(reopened).toEqual([{ actor_id: scheduler, resource_id: campaign.id }]);
+      await db.query("UPDATE deliveries SET state = 'sent' WHERE id = $1", [fine?.id]);
+      expect(await db.transaction((tx) => completeFinishedCampaigns(tx, audit, [campaign.id]))).toEqual([campaign.id]);
+      expect((await campaigns.progress(campaign.id))?.status).toBe('completed');
     } finally {
       await queue.obliterate({ force: true });
       await queues.close();

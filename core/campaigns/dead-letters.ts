@@ -9,6 +9,7 @@
 import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditLog } from '../audit/index.ts';
 import type { Db } from '../db/types.ts';
 import { JOB_OPTIONS, jobIdFor, type ReminderQueues } from './queue.ts';
+import { reopenCompletedCampaign } from './completion.ts';
 import type { Channel } from './store.ts';
 
 export interface DeadLetter {
@@ -48,6 +49,8 @@ export async function replayDeadLetters(deps: { db: Db; audit: AuditLog; queues:
         { ...actorFields(ctx), action: AuditAction.reminderReplay, resourceType: 'delivery', resourceId: id, patientId: row.patient_id, outcome: AuditOutcome.success, details: { campaignId: row.campaign_id } },
         tx,
       );
+      // A completed campaign runs again until the replayed delivery settles (and completes it again).
+      await reopenCompletedCampaign(tx, deps.audit, row.campaign_id, ctx);
       return row;
     });
     if (moved === undefined) continue;

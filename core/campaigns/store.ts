@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditLog } from '../audit/index.ts';
 import type { Db } from '../db/types.ts';
+import { completeFinishedCampaigns } from './completion.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 
 export const Channel = { sms: 'sms', email: 'email' } as const;
@@ -214,6 +215,8 @@ export function createCampaignStore(deps: { readonly db: Db; readonly audit: Aud
         await tx.query('UPDATE campaigns SET status = $2 WHERE id = $1', [id, status]);
         const action = status === 'paused' ? AuditAction.campaignPause : status === 'running' ? AuditAction.campaignResume : AuditAction.campaignCancel;
         await audit.append({ ...actorFields(ctx), action, resourceType: 'campaign', resourceId: id, outcome: AuditOutcome.success }, tx);
+        // Resumed with nothing left to send (its last deliveries settled while it was paused): done.
+        if (status === 'running') await completeFinishedCampaigns(tx, audit, [id]);
         const [row] = await tx.query<CampaignRow>('SELECT id, channel, purpose, template_id, template_version, status, total, created_at FROM campaigns WHERE id = $1', [id]);
         if (row === undefined) throw new AppError(404, ErrorCode.notFound, 'No such campaign');
         return toCampaign(row);

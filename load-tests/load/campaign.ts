@@ -14,7 +14,7 @@
  *
  * Metrics: create_ms (POST /campaigns: one transaction writing the campaign and its delivery rows,
  * then the enqueue), progress_read_ms (GET /campaigns/{id} while its deliveries are open),
- * settle_ms (create called → first progress read with nothing queued or sending), the per-number
+ * settle_ms (create called → first progress read with nothing queued or sending and status `completed`), the per-number
  * reminder counts, reminders_per_second and error_rate (failed creates and progress reads).
  */
 import { z } from 'zod';
@@ -231,7 +231,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
               readMs.add(read.ms);
               ops.add(false);
               out.last = read.body;
-              if (openOf(read.body) === 0) {
+              // Settled: nothing queued or sending, and the campaign says so itself (status completed).
+              if (openOf(read.body) === 0 && read.body.status === 'completed') {
                 out.settledMs = performance.now() - t0;
                 settleMs.add(out.settledMs);
                 settled++;

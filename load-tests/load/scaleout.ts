@@ -154,6 +154,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       reminders_duplicated: { type: 'counter', value: r.duplicated },
       reminders_to_non_consenting: { type: 'counter', value: r.unexpected },
       reminders_per_second: { type: 'counter', value: Math.round((twilio.created() / smsSeconds) * 10) / 10 },
+      // Two workers settle its last deliveries concurrently; the campaign must still end completed.
+      campaign_completed: { type: 'counter', value: progressAtEnd.status === 'completed' ? 1 : 0 },
     };
     return {
       metrics,
@@ -166,6 +168,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         { metric: 'reminders_missed', stat: 'value', op: '==', limit: 0 },
         { metric: 'reminders_duplicated', stat: 'value', op: '==', limit: 0 },
         { metric: 'reminders_to_non_consenting', stat: 'value', op: '==', limit: 0 },
+        { metric: 'campaign_completed', stat: 'value', op: '==', limit: 1 },
       ],
       notes: [
         ...dep.processes,

@@ -36,8 +36,49 @@ describe.each<DbKind>(['pglite', 'postgres'])('batched delivery rows (%s)', (kin
     const ids = (await allPending(campaigns, campaign.id)).map((d) => d.id);
     // Count the statements the rows layer sends, to see that concurrent jobs share them.
     const counted = countingDb(db);
-    return { db, audit, rows: createDeliveryRows({ db: counted.db, audit }), ids, statements: counted.statements };
+    return { db, audit, rows: createDeliveryRows({ db: counted.db, audit }), ids, statements: counted.statements, campaignId: campaign.id, campaigns, scheduler };
   }
+
+  const statusOf = async (w: Awaited<ReturnType<typeof world>>): Promise<string | undefined> =>
+    (await w.db.query<{ status: string }>('SELECT status FROM campaigns WHERE id = $1', [w.campaignId]))[0]?.status;
+
+  it('completes the campaign when its last delivery settles, once, even when the last two settle in two workers at once', async () => {
+    const w = await world(4);
+    // Another worker process: its own batcher, its own transactions.
+    const other = createDeliveryRows({ db: w.db, audit: w.audit });
+    const evidence = { at: new Date(), consentRecordId: randomUUID(), consentVersion: 1, templateHash: HASH, bodyHash: HASH };
+    await Promise.all(w.ids.map((id) => w.rows.claim(id, evidence)));
+    const rows = await Promise.all(w.ids.map(async (id) => (await w.rows.load(id)) ?? expect.unreachable('row vanished')));
+    const [r0, r1, r2, r3] = rows;
+    if (r0 === undefined || r1 === undefined || r2 === undefined || r3 === undefined) throw new Error('four rows expected');
+    await w.rows.settle({ row: r0, outcome: { state: 'sent', providerMessageId: 'SM0' } });
+    await w.rows.settle({ row: r1, outcome: { state: 'skipped', reason: 'no_consent' } });
+    expect(await statusOf(w)).toBe('running');
+    await Promise.all([w.rows.settle({ row: r2, outcome: { state: 'sent', providerMessageId: 'SM2' } }), other.settle({ row: r3, outcome: { state: 'failed', reason: 'provider_refused' } })]);
+    expect(await statusOf(w)).toBe('completed');
+    // A late duplicate settle moves nothing and completes nothing again.
+    expect(await other.settle({ row: r3, outcome: { state: 'failed', reason: 'provider_refused' } })).toBe(false);
+    const completions = await w.db.query<{ actor_type: string; resource_id: string; details: object }>("SELECT actor_type, resource_id, details FROM audit_log WHERE action = 'campaign.complete'");
+    expect(completions).toEqual([{ actor_type: 'system', resource_id: w.campaignId, details: {} }]);
+    // Completed is final for pause and cancel.
+    await expect(w.campaigns.setStatus(w.campaignId, 'paused', userCtx(w.scheduler))).rejects.toMatchObject({ status: 409 });
+    expect(await verifyChain(w.db, { publicKeys: [] })).toMatchObject({ ok: true });
+  });
+
+  it('a campaign resumed after its last deliveries settled while paused completes on resume', async () => {
+    const w = await world(1);
+    await w.campaigns.setStatus(w.campaignId, 'paused', userCtx(w.scheduler));
+    const row = (await w.rows.load(w.ids[0] ?? '')) ?? expect.unreachable('row vanished');
+    await w.rows.settle({ row, outcome: { state: 'skipped', reason: 'appointment_cancelled' } });
+    expect(await statusOf(w)).toBe('paused');
+    expect((await w.campaigns.setStatus(w.campaignId, 'running', userCtx(w.scheduler))).status).toBe('completed');
+    expect((await w.db.query("SELECT action FROM audit_log WHERE action LIKE 'campaign.%' ORDER BY seq")).map((r) => (r as { action: string }).action)).toEqual([
+      'campaign.create',
+      'campaign.pause',
+      'campaign.resume',
+      'campaign.complete',
+    ]);
+  });
 
   it('loads, claims and settles many concurrent deliveries in shared statements, each audited once', async () => {
     const w = await world(12);

@@ -15,6 +15,7 @@
  */
 import { AuditAction, AuditOutcome, type AuditEntryInput, type AuditLog } from '../../core/audit/index.ts';
 import { createGroupBatcher, type GroupBatcher, type Outcome } from '../../core/batch/group-batcher.ts';
+import { completeFinishedCampaigns } from '../../core/campaigns/completion.ts';
 import type { Campaign, Channel, DeliveryState } from '../../core/campaigns/store.ts';
 import type { Db } from '../../core/db/types.ts';
 import type { Logger } from '../../core/log/logger.ts';
@@ -174,6 +175,7 @@ export function createDeliveryRows(deps: { readonly db: Db; readonly audit: Audi
         if (movedFlags[k] === true) entries.push(auditEntry(item));
       });
       await audit.appendMany(entries, tx);
+      await completeFinishedCampaigns(tx, audit, items.filter((_, k) => movedFlags[k] === true).map((i) => i.row.campaignId));
       return movedFlags.map(ok);
     }),
   );
