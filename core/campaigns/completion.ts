@@ -7,7 +7,8 @@
  * The campaign rows are locked (in id order) before the "anything still open?" check. Two
  * workers settling a campaign's last two deliveries at once would otherwise each see the other's
  * row still `sending` (uncommitted) and neither would complete it. With the lock, whoever checks
- * second waits for the first to commit and then sees its row final.
+ * second waits for the first to commit and then sees its row final. The check is one probe of the
+ * partial index deliveries_open_idx (migration 0010), whatever the campaign's size.
  */
 import { AuditAction, AuditOutcome, actorFields, type AuditActor, type AuditEntryInput, type AuditLog } from '../audit/index.ts';
 import type { Sql } from '../db/types.ts';
