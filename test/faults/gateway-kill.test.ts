@@ -9,7 +9,7 @@
  * the server deletes every envelope once it is acked, and the audit chain verifies.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
 import { freePort, sleep } from '../../core/net.ts';
@@ -17,16 +17,11 @@ import { connectRedis } from '../../core/redis/connect.ts';
 import { Messenger, type MessagingTransport } from '../../sdk/index.ts';
 import { openTestDb } from '../helpers/databases.ts';
 import { newDevice, Recorder, recordingTransport, seedingIdentity, seedPeople, storeFactory } from '../helpers/messaging.ts';
-import { auditVerify, deploymentEnv, printCounts, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
+import { auditVerify, deploymentEnv, faultTeardown, printCounts, spawnTelehealth, stopChild, tempDir, until } from '../helpers/process-faults.ts';
 
 const BACKLOG = 30;
 const AFTER = 5;
-const children: Child[] = [];
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterAll(async () => {
-  for (const c of children) await stopChild(c, 'SIGKILL');
-  for (const c of cleanups.splice(0).reverse()) await c();
-}, 30_000);
+const { children, cleanups } = faultTeardown();
 
 describe('gateway killed with undelivered envelopes and open sockets', () => {
   it('kill -9, a new gateway on the same address: every envelope delivered exactly once, each deleted on ack', async () => {

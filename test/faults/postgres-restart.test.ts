@@ -17,7 +17,7 @@
  * Nothing acknowledged was lost or duplicated in any run, and the chain verified.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
 import { openPostgres } from '../../core/db/postgres.ts';
@@ -25,18 +25,13 @@ import { sleep } from '../../core/net.ts';
 import { connectRedis } from '../../core/redis/connect.ts';
 import { createGatewayTransport, Messenger, SdkError } from '../../sdk/index.ts';
 import { newDevice, Recorder, seedingIdentity, seedPeople, storeFactory } from '../helpers/messaging.ts';
-import { auditVerify, deploymentEnv, printCounts, RestartablePostgres, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
+import { auditVerify, deploymentEnv, faultTeardown, printCounts, RestartablePostgres, spawnTelehealth, stopChild, tempDir, until } from '../helpers/process-faults.ts';
 
 /** The client's per-request timeout: a request during the outage must be answered well within it. */
 const CLIENT_TIMEOUT_MS = 10_000;
 const SENDERS = 2;
 const OUTAGE_MS = 2_000;
-const children: Child[] = [];
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterAll(async () => {
-  for (const c of children) await stopChild(c, 'SIGKILL');
-  for (const c of cleanups.splice(0).reverse()) await c();
-}, 30_000);
+const { children, cleanups } = faultTeardown();
 
 interface Outcome {
   readonly text: string;

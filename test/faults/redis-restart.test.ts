@@ -14,9 +14,8 @@
  * neither lose a patient nor text one twice (the delivery row in PostgreSQL decides). The jobs
  * themselves were added seconds before the kill, long after their fsync, so they are on disk.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { loadMasterKeyring } from '../../core/crypto/index.ts';
 import { connectRedis } from '../../core/redis/connect.ts';
@@ -25,16 +24,11 @@ import { STAFF_PASSWORD } from '../../gateway/testing/identity-harness.ts';
 import { openTestDb } from '../helpers/databases.ts';
 import { FakeTwilio } from '../helpers/fake-twilio.ts';
 import { seedingIdentity } from '../helpers/messaging.ts';
-import { auditVerify, printCounts, RestartableRedis, spawnTelehealth, stopChild, tempDir, until, type Child } from '../helpers/process-faults.ts';
+import { auditVerify, deploymentEnv, faultTeardown, printCounts, RestartableRedis, spawnTelehealth, stopChild, tempDir, until } from '../helpers/process-faults.ts';
 import { api } from '../helpers/video.ts';
 
 const PATIENTS = 50;
-const children: Child[] = [];
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterAll(async () => {
-  for (const c of children) await stopChild(c, 'SIGKILL');
-  for (const c of cleanups.splice(0).reverse()) await c();
-}, 30_000);
+const { children, cleanups } = faultTeardown();
 
 describe('Redis killed and restarted mid-campaign (AOF on)', () => {
   it('the gateway and the worker recover by themselves; every consenting patient got exactly one text', async () => {
@@ -48,10 +42,7 @@ describe('Redis killed and restarted mid-campaign (AOF on)', () => {
     const dataDir = tempDir('th-fault-redis-gw-');
     cleanups.push(() => dataDir.remove());
     const env = {
-      APP_ENV: 'development',
-      DATABASE_URL: t.url,
-      REDIS_URL: redisServer.url,
-      MASTER_KEY: randomBytes(32).toString('base64'),
+      ...deploymentEnv({ databaseUrl: t.url, redisUrl: redisServer.url, dataDir: dataDir.path, tag: 'fault-redis' }),
       PUBLIC_URL: 'http://127.0.0.1:8080',
       CLINIC_NAME: 'Riverside Health',
       TWILIO_ACCOUNT_SID: fake.accountSid,
@@ -65,8 +56,6 @@ describe('Redis killed and restarted mid-campaign (AOF on)', () => {
       // vanished with Redis is handed on within seconds.
       REMINDER_SMS_PER_SECOND: '8',
       REMINDER_JOB_LOCK_SECONDS: '2',
-      AUDIT_SIGNING_KEY_FILE: path.join(dataDir.path, 'audit-ed25519.pem'),
-      DATA_DIR: dataDir.path,
     };
 
     // Accounts, patients, consent and appointments, seeded where the gateway reads them.

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { afterAll } from 'vitest';
 import { freePort, sleep } from '../../core/net.ts';
 import { asPostgresUser, findBinDir } from './postgres-server.ts';
 
@@ -300,6 +301,20 @@ export function deploymentEnv(opts: { databaseUrl: string; redisUrl: string; dat
     DATA_DIR: opts.dataDir,
     MEDIA_WORKERS: '1',
   };
+}
+
+/**
+ * For a fault test file: the children it spawns (SIGKILLed) and the cleanups it registers (run
+ * newest first), all undone after the file, however its test ended.
+ */
+export function faultTeardown(): { readonly children: Child[]; readonly cleanups: (() => Promise<unknown> | void)[] } {
+  const children: Child[] = [];
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterAll(async () => {
+    for (const c of children) await stopChild(c, 'SIGKILL');
+    for (const c of cleanups.splice(0).reverse()) await c();
+  }, 30_000);
+  return { children, cleanups };
 }
 
 /** A temp directory removed by the returned function. */
