@@ -86,6 +86,22 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   });
 }
 
+/** Redis for one run: private, loopback, password, no persistence (a load run's state is thrown away). Returns its URL. */
+async function startPrivateRedis(dir: string, children: ChildProcess[], log: NodeJS.WritableStream): Promise<string> {
+  const port = await freePort();
+  const password = randomBytes(24).toString('hex');
+  const redis = track(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--requirepass', password, '--maxmemory-policy', 'noeviction'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  children.push(redis);
+  const out = [redis.stdout, redis.stderr].filter((s) => s !== null);
+  for (const s of out) s.pipe(log, { end: false });
+  await waitFor(redis, 'redis-server', /Ready to accept connections/, out);
+  return `redis://:${password}@127.0.0.1:${port}`;
+}
+
 /** The environment of the server: this one's, less settings that would point it elsewhere. */
 function serverEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   const { REDIS_URL: _r, DATABASE_URL: _d, CONFIG_FILE: _c, PORT: _p, DATA_DIR: _dd, ...rest } = process.env;
@@ -108,19 +124,7 @@ export async function startDeployment(settings: Readonly<Record<string, string>>
   };
 
   try {
-    // Redis: private, loopback, password, no persistence (a load run's state is thrown away).
-    const redisPort = await freePort();
-    const redisPassword = randomBytes(24).toString('hex');
-    const redis = track(
-      spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no', '--requirepass', redisPassword, '--maxmemory-policy', 'noeviction'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    children.push(redis);
-    const redisOut = [redis.stdout, redis.stderr].filter((s) => s !== null);
-    for (const s of redisOut) s.pipe(log, { end: false });
-    await waitFor(redis, 'redis-server', /Ready to accept connections/, redisOut);
-    const redisUrl = `redis://:${redisPassword}@127.0.0.1:${redisPort}`;
+    const redisUrl = await startPrivateRedis(redisDir, children, log);
     const env = serverEnv({ DATA_DIR: dataDir, REDIS_URL: redisUrl, ...settings });
 
     // The first admin, from the operator's shell, before the server holds the PGlite data dir.
@@ -236,20 +240,12 @@ export async function startScaleOutDeployment(opts: ScaleOutOptions, progress: (
     await waitFor(postgres, 'postgres', /database system is ready to accept connections/, pipeOut(postgres));
     const databaseUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
 
-    const redisPort = await freePort();
-    const redisPassword = randomBytes(24).toString('hex');
-    const redis = track(
-      spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no', '--requirepass', redisPassword, '--maxmemory-policy', 'noeviction'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    children.push(redis);
-    await waitFor(redis, 'redis-server', /Ready to accept connections/, pipeOut(redis));
+    const redisUrl = await startPrivateRedis(redisDir, children, log);
 
     const shared = {
       ...opts.settings,
       DATABASE_URL: databaseUrl,
-      REDIS_URL: `redis://:${redisPassword}@127.0.0.1:${redisPort}`,
+      REDIS_URL: redisUrl,
       MASTER_KEY: randomBytes(32).toString('base64'),
       AUDIT_SIGNING_KEY_FILE: path.join(root, 'keys', 'audit-ed25519.pem'),
     };
